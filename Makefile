@@ -1,0 +1,41 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11 and make:
+#   make run    create .venv if needed, install, start the mock on http://127.0.0.1:4010
+#   make test   create .venv if needed, install with test extras, run every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-test
+
+.PHONY: run test lint typecheck check spec clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sip-trunks mock $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: $(STAMP)
+	$(BIN)/sip-trunks check $(ARGS)
+
+spec: $(STAMP)
+	$(BIN)/sip-trunks spec
+
+clean:
+	rm -rf $(VENV) build *.egg-info

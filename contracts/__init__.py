@@ -1,0 +1,1 @@
+"""The conformance suite: checks any SIP trunks API target against the spec over HTTP."""

@@ -1,0 +1,1 @@
+"""The stateful in-memory mock server of the SIP trunks API."""
