@@ -57,7 +57,15 @@ def spec() -> None:
         document, _ = read_from_filename(str(SPEC_PATH))
         validate(document)
     except Exception as exc:  # any reason the spec cannot be used ends the command
-        click.echo(f"error: {SPEC_PATH} is not a valid OpenAPI document: {exc}", err=True)
+        click.echo(f"error: {SPEC_PATH} is not a valid OpenAPI document: {_one_line(exc)}", err=True)
         sys.exit(2)
     click.echo(f"{SPEC_PATH}")
-    click.echo(f"valid OpenAPI {document['openapi']} document: {document['info']['title']} {document['info']['version']}")
+    info = document["info"]
+    click.echo(f"valid OpenAPI {document['openapi']} document: {info['title']} {info['version']}")
+
+
+def _one_line(exc: Exception) -> str:
+    """Say why a spec is invalid in one line: the reason and where in the document."""
+    message = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).splitlines()[0]
+    path = "/".join(str(part) for part in getattr(exc, "path", ()))
+    return f"{message} (at /{path})" if path else message

@@ -1,0 +1,86 @@
+"""The spec must be found from an installed wheel, not only from a checkout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the wheel offline from a copy of the sources (the work tree stays clean)."""
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("openapi", "mockserver", "contracts"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("sip_trunks_kit-*.whl")
+    return built
+
+
+def test_wheel_contains_the_spec_and_the_three_packages(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "sip_trunks_openapi/sip-trunks.yaml" in names
+    for module in ("sip_trunks_openapi/cli.py", "mockserver/__init__.py", "contracts/__init__.py"):
+        assert module in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "sip-trunks = sip_trunks_openapi.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_installed_wheel_finds_and_validates_its_spec(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    # Run from an empty folder so nothing of the checkout can be found by accident.
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run(
+        [sys.executable, "-c", "from sip_trunks_openapi.cli import main; main(['spec'])"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    spec_path = Path(result.stdout.splitlines()[0])
+    assert spec_path == target / "sip_trunks_openapi" / "sip-trunks.yaml"
+    assert "valid OpenAPI 3.0.3 document" in result.stdout
