@@ -47,7 +47,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_the_spec_and_the_three_packages(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "sip_trunks_openapi/sip-trunks.yaml" in names
-    for module in ("sip_trunks_openapi/cli.py", "mockserver/__init__.py", "contracts/__init__.py"):
+    for module in (
+        "sip_trunks_openapi/cli.py",
+        "mockserver/__init__.py",
+        "mockserver/handlers/__init__.py",
+        "mockserver/admin.yaml",
+        "contracts/__init__.py",
+    ):
         assert module in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "sip-trunks = sip_trunks_openapi.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -100,10 +100,10 @@ def test_every_error_response_is_a_problem() -> None:
     [
         ("listSipTrunks", {"200", "400", "401", "429"}),
         ("createSipTrunk", {"201", "400", "401", "409", "413", "415", "429"}),
-        ("getSipTrunk", {"200", "401", "404", "429"}),
-        ("deleteSipTrunk", {"204", "401", "404", "429"}),
+        ("getSipTrunk", {"200", "400", "401", "404", "429"}),
+        ("deleteSipTrunk", {"204", "400", "401", "404", "429"}),
         ("listPhoneNumbers", {"200", "400", "401", "429"}),
-        ("getPhoneNumber", {"200", "401", "404", "429"}),
+        ("getPhoneNumber", {"200", "400", "401", "404", "429"}),
         ("updatePhoneNumber", {"200", "400", "401", "404", "413", "415", "422", "429"}),
     ],
 )

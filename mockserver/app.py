@@ -1,0 +1,101 @@
+"""The app factory: one connexion ``AsyncApp`` serving the product spec and the admin spec over one store."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.middleware import MiddlewarePosition
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.options import SwaggerUIOptions
+from connexion.security import BearerSecurityHandler
+
+from mockserver import problems
+from mockserver.access_log import AccessLogMiddleware
+from mockserver.admin import ADMIN_BASE_PATH, admin_spec
+from mockserver.body_limit import BodyLimitMiddleware
+from mockserver.config import MockConfig
+from mockserver.handlers import resolver
+from mockserver.store import Store
+from mockserver.trailing_slash import TrailingSlashMiddleware
+from mockserver.validation import VALIDATOR_MAP
+from sip_trunks_openapi import SPEC_PATH, load_spec
+
+__all__ = ["create_app", "token_verifier"]
+
+TokenInfo = dict[str, Any]
+TokenVerifier = Callable[[str], TokenInfo | None]
+
+
+def token_verifier(tokens: tuple[str, ...]) -> TokenVerifier:
+    """Accept any non-empty token, or only ``tokens`` when some are given; the token is ``sub``."""
+    allowed = frozenset(tokens)
+
+    def verify(token: str) -> TokenInfo | None:
+        token = token.strip()
+        if not token or (allowed and token not in allowed):
+            return None
+        return {"sub": token}
+
+    return verify
+
+
+def _bearer_handler(verify: TokenVerifier) -> type[BearerSecurityHandler]:
+    # connexion instantiates security handlers itself, so the verifier is bound in a subclass.
+    class Bearer(BearerSecurityHandler):
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> TokenVerifier:
+            return verify
+
+    return Bearer
+
+
+def middlewares(config: MockConfig, table: problems.AllowTable) -> list[Any]:
+    """The whole middleware stack, outermost first: the one place to add a layer."""
+    stack: list[Any] = list(ConnexionMiddleware.default_middlewares)
+    # Inside the exception middleware, so the problems they raise become responses.
+    position = stack.index(MiddlewarePosition.BEFORE_SWAGGER.value)
+    stack[position:position] = [
+        functools.partial(BodyLimitMiddleware, max_bytes=config.max_body_bytes),
+        functools.partial(TrailingSlashMiddleware, table=table),
+    ]
+    if config.access_log:
+        stack.insert(0, AccessLogMiddleware)
+    return stack
+
+
+def create_app(config: MockConfig | None = None, *, store: Store | None = None) -> AsyncApp:
+    """Build the mock: the product API at ``/``, Swagger UI at ``/ui``, the admin API at ``/__admin``.
+
+    ``store`` defaults to a new empty ``Store`` with ``config.max_trunks`` (a given store
+    keeps its own cap); with a ``config.seed_file`` the seed is loaded into it and becomes
+    what ``reset()`` returns to. Swagger UI is at ``/ui/``, the spec at ``/openapi.json``
+    (the admin API's at ``/__admin/ui/`` and ``/__admin/openapi.json``).
+    """
+    config = config or MockConfig()
+    if store is None:
+        store = Store(max_trunks=config.max_trunks)
+    if config.seed_file is not None:
+        from mockserver.seed import apply_seed
+
+        apply_seed(store, config.seed_file)
+
+    table = problems.AllowTable.from_specs([("", load_spec()), (ADMIN_BASE_PATH, admin_spec())])
+    app = AsyncApp(
+        __name__,
+        middlewares=middlewares(config, table),
+        resolver=resolver(store),
+        validator_map=VALIDATOR_MAP,
+        validate_responses=config.validate_responses,
+        strict_validation=True,
+    )
+    app.add_api(
+        SPEC_PATH,
+        base_path="",
+        security_map={"bearer": _bearer_handler(token_verifier(config.tokens))},
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
+    )
+    app.add_api(admin_spec(), base_path=ADMIN_BASE_PATH, name="admin")
+    problems.register(app, table)
+    return app

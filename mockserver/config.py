@@ -1,0 +1,69 @@
+"""The mock's settings: one frozen object, with the environment fallbacks resolved here."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mockserver.store import DEFAULT_MAX_TRUNKS
+
+__all__ = ["MAX_BODY_BYTES", "TOKENS_ENV", "MockConfig", "parse_tokens"]
+
+TOKENS_ENV = "SIP_TRUNKS_TOKENS"
+MAX_BODY_BYTES = 65536  # the spec's 413 limit (64 KiB)
+
+
+def parse_tokens(value: str) -> tuple[str, ...]:
+    """Split a comma-separated list of API keys, dropping blanks: ``"a, b,"`` → ``("a", "b")``."""
+    return tuple(token.strip() for token in value.split(",") if token.strip())
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """How one mock server runs; every field has a safe default.
+
+    ``tokens`` empty means any non-empty bearer token is accepted (each one its own
+    organization); otherwise only those tokens are.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 4010
+    tokens: tuple[str, ...] = ()
+    seed_file: Path | None = None
+    max_trunks: int = DEFAULT_MAX_TRUNKS
+    max_body_bytes: int = MAX_BODY_BYTES
+    validate_responses: bool = False
+    access_log: bool = True
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.max_trunks < 0:
+            raise ValueError(f"max_trunks must be 0 or more, got {self.max_trunks}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, got {self.port}")
+        if any(not token or token != token.strip() for token in self.tokens):
+            raise ValueError("tokens must be non-empty and without surrounding spaces")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> MockConfig:
+        """A config from ``fields``; without ``tokens`` (or with none), ``SIP_TRUNKS_TOKENS`` gives them."""
+        environ = os.environ if environ is None else environ
+        if not fields.get("tokens"):
+            fields["tokens"] = parse_tokens(environ.get(TOKENS_ENV, ""))
+        else:
+            fields["tokens"] = tuple(fields["tokens"])
+        return cls(**fields)
+
+    def replace(self, **changes: Any) -> MockConfig:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def base_url(self) -> str:
+        """The URL clients use, e.g. ``http://127.0.0.1:4010``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,106 @@
+"""Run a mock in a background thread on a free loopback port, for tests and embedding."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from mockserver.config import MockConfig
+
+__all__ = ["PortUnavailable", "RunningMock", "bind_check", "running_mock", "serve"]
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class RunningMock:
+    """A mock being served: where to reach it, and the app behind it."""
+
+    base_url: str
+    app: Any
+    config: MockConfig
+
+
+class PortUnavailable(OSError):
+    """The configured host and port cannot be bound."""
+
+
+def _bind(host: str, port: int) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        bound: int = sock.getsockname()[1]
+        return bound
+
+
+def bind_check(config: MockConfig) -> MockConfig:
+    """``config`` with a concrete port (a free one for port 0), or ``PortUnavailable``."""
+    try:
+        return config.replace(port=_bind(config.host, config.port))
+    except OSError as exc:
+        raise PortUnavailable(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from None
+
+
+def _server(config: MockConfig, app: Any) -> uvicorn.Server:
+    # Our access log replaces uvicorn's; log_config=None leaves logging to the caller.
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            lifespan="on",
+            access_log=False,
+            log_config=None,
+            log_level=config.log_level,
+        )
+    )
+
+
+def serve(config: MockConfig, app: Any) -> None:
+    """Serve ``app`` on ``config.host:config.port`` until interrupted."""
+    _server(config, app).run()
+
+
+@contextlib.contextmanager
+def running_mock(config: MockConfig | None = None, *, app: Any = None) -> Iterator[RunningMock]:
+    """Serve ``app`` (default: ``create_app(config)``) on 127.0.0.1 until the block ends.
+
+    >>> with running_mock() as mock:  # doctest: +SKIP
+    ...     httpx.get(f"{mock.base_url}/sip-trunks", headers={"Authorization": "Bearer k"})
+    """
+    config = (config or MockConfig()).replace(host="127.0.0.1")
+    config = bind_check(config.replace(port=0))
+    if app is None:
+        from mockserver.app import create_app
+
+        app = create_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=config.host, port=config.port, lifespan="on", access_log=False, log_config=None
+        )
+    )
+    thread = threading.Thread(target=server.run, name=f"mock-{config.port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(STOP_TIMEOUT)
+            raise RuntimeError(f"the mock did not start on {config.base_url} within {START_TIMEOUT} s")
+        time.sleep(0.01)
+    try:
+        yield RunningMock(base_url=config.base_url, app=app, config=config)
+    finally:
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT)

@@ -1,0 +1,54 @@
+"""Fixtures of the mock's tests: a fresh store, app and in-process client per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from mockserver import MockConfig, Store
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # connexion (3.3) imports starlette's test client and jsonschema's RefResolver at import
+    # time; their deprecation warnings are not ours to fix.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:connexion.*")
+    config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def config() -> MockConfig:
+    """Response validation on, as every test of the mock runs it."""
+    return MockConfig(validate_responses=True)
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store()
+
+
+@pytest.fixture
+def make_client() -> Callable[..., httpx.AsyncClient]:
+    """Build an in-process client for an app made from a config (and optionally a store)."""
+
+    from mockserver import create_app  # imported here so warning filters apply (see pytest_configure)
+
+    def make(config: MockConfig | None = None, store: Store | None = None) -> httpx.AsyncClient:
+        app = create_app(config or MockConfig(validate_responses=True), store=store)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+
+    return make
+
+
+@pytest.fixture
+async def client(
+    config: MockConfig, store: Store, make_client: Callable[..., httpx.AsyncClient]
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(config, store) as client:
+        yield client

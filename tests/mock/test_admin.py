@@ -1,0 +1,125 @@
+"""The admin API under /__admin: health, reset, state export and import."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mockserver import Store
+
+from .helpers import TOKEN_A, TOKEN_B, bearer, trunk_body
+
+pytestmark = pytest.mark.anyio
+
+TRUNK_ID = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
+
+
+async def test_health(client: httpx.AsyncClient) -> None:
+    response = await client.get("/__admin/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "organizations": 0, "trunks": 0, "phone_numbers": 0}
+
+
+async def test_admin_needs_no_token(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/__admin/state")).status_code == 200
+
+
+async def test_reset_all(client: httpx.AsyncClient, store: Store) -> None:
+    await client.post("/sip-trunks", json=trunk_body(), headers=bearer(TOKEN_A))
+    await client.post("/sip-trunks", json=trunk_body(), headers=bearer(TOKEN_B))
+    response = await client.post("/__admin/reset")
+    assert response.status_code == 204 and response.content == b""
+    assert store.stats()["trunks"] == 0 and len(store.vault) == 0
+
+
+async def test_reset_one_token(client: httpx.AsyncClient, store: Store) -> None:
+    await client.post("/sip-trunks", json=trunk_body(), headers=bearer(TOKEN_A))
+    kept = (await client.post("/sip-trunks", json=trunk_body(), headers=bearer(TOKEN_B))).json()
+    assert (await client.post("/__admin/reset", params={"token": TOKEN_A})).status_code == 204
+    assert (await client.get("/sip-trunks", headers=bearer(TOKEN_A))).json() == {"trunks": []}
+    assert (await client.get("/sip-trunks", headers=bearer(TOKEN_B))).json() == {"trunks": [kept]}
+
+
+async def test_state_export_never_holds_passwords(client: httpx.AsyncClient) -> None:
+    trunk = (
+        await client.post("/sip-trunks", json=trunk_body(password="export-me-not"), headers=bearer())
+    ).json()
+    response = await client.get("/__admin/state")
+    assert response.status_code == 200
+    assert "export-me-not" not in response.text and "password" not in response.text
+    organization = response.json()["organizations"][TOKEN_A]
+    assert organization["trunks"] == [trunk]
+    assert len(organization["phone_numbers"]) == 3
+
+
+async def test_state_round_trips_and_imported_trunks_have_no_password(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    await client.post("/sip-trunks", json=trunk_body(), headers=bearer())
+    exported = (await client.get("/__admin/state")).json()
+    await client.post("/__admin/reset")
+    response = await client.put("/__admin/state", json=exported)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "organizations": 1, "trunks": 1, "phone_numbers": 3}
+    assert (await client.get("/__admin/state")).json() == exported
+    assert len(store.vault) == 0
+
+
+async def test_state_import_with_a_password_fills_the_vault(client: httpx.AsyncClient, store: Store) -> None:
+    state = {
+        "organizations": {
+            TOKEN_A: {
+                "trunks": [
+                    {"id": TRUNK_ID, "name": "n", "host": "h", "username": "u", "password": "imported-pw"}
+                ],
+                "phone_numbers": [{"number": "+14155550100", "transfer_trunk_id": TRUNK_ID}],
+            }
+        }
+    }
+    assert (await client.put("/__admin/state", json=state)).status_code == 200
+    assert store.vault.verify(TRUNK_ID, "imported-pw")
+    numbers = (await client.get("/phone-numbers", headers=bearer())).json()["phone_numbers"]
+    assert [n["transfer_trunk_id"] for n in numbers] == [TRUNK_ID]
+    assert "imported-pw" not in (await client.get("/__admin/state")).text
+
+
+@pytest.mark.parametrize(
+    ("state", "detail"),
+    [
+        ({}, "organizations"),
+        ({"organizations": {TOKEN_A: {"trunks": [{"name": "n", "host": "h"}]}}}, "username"),
+        (
+            {
+                "organizations": {
+                    TOKEN_A: {"trunks": [{"name": "n", "host": "h", "username": "u", "port": 0}]}
+                }
+            },
+            "port",
+        ),
+        (
+            {
+                "organizations": {
+                    TOKEN_A: {"phone_numbers": [{"number": "+14155550100", "transfer_trunk_id": TRUNK_ID}]}
+                }
+            },
+            "transfer_trunk_id",
+        ),
+    ],
+    ids=["no-organizations", "missing-field", "bad-port", "dangling-link"],
+)
+async def test_an_invalid_state_is_400_and_changes_nothing(
+    client: httpx.AsyncClient, store: Store, state: dict[str, object], detail: str
+) -> None:
+    await client.post("/sip-trunks", json=trunk_body(), headers=bearer())
+    before = store.export_state()
+    response = await client.put("/__admin/state", json=state)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert detail in response.json()["detail"]
+    assert store.export_state() == before
+
+
+async def test_an_empty_token_to_reset_is_400_in_one_line(client: httpx.AsyncClient) -> None:
+    response = await client.post("/__admin/reset?token=")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "query parameter 'token': length must be at least 1"

@@ -1,0 +1,176 @@
+"""``sip-trunks mock``: options and environment → MockConfig, the banner, refusals with exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from mockserver import cli
+from mockserver.config import MockConfig
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[MockConfig]:
+    """Run the command without serving: record the config it would serve."""
+    configs: list[MockConfig] = []
+
+    def fake_serve(config: MockConfig, app: Any) -> None:
+        configs.append(config)
+
+    monkeypatch.setattr("mockserver.serve.serve", fake_serve)
+    monkeypatch.setattr("mockserver.serve.bind_check", lambda config: config)
+    monkeypatch.setattr(cli, "_configure_logging", lambda level: None)
+    monkeypatch.delenv("SIP_TRUNKS_TOKENS", raising=False)
+    return configs
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(cli.mock, list(args), env=env)
+
+
+def test_defaults(served: list[MockConfig]) -> None:
+    result = run()
+    assert result.exit_code == 0, result.output
+    assert served == [MockConfig()]
+
+
+def test_options_become_the_config(served: list[MockConfig], tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("organizations: {}\n", encoding="utf-8")
+    result = run(
+        "--host", "0.0.0.0", "--port", "5000", "--token", "a", "--token", "b", "--seed", str(seed),
+        "--max-trunks", "7", "--log-level", "debug", "--validate-responses", "--no-access-log",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert served == [
+        MockConfig(
+            host="0.0.0.0",
+            port=5000,
+            tokens=("a", "b"),
+            seed_file=seed,
+            max_trunks=7,
+            log_level="debug",
+            validate_responses=True,
+            access_log=False,
+        )
+    ]
+
+
+def test_tokens_come_from_the_environment(served: list[MockConfig]) -> None:
+    assert run(env={"SIP_TRUNKS_TOKENS": "k1, k2"}).exit_code == 0
+    assert run("--token", "flag", env={"SIP_TRUNKS_TOKENS": "k1"}).exit_code == 0
+    assert [config.tokens for config in served] == [("k1", "k2"), ("flag",)]
+
+
+def test_the_banner(served: list[MockConfig]) -> None:
+    result = run("--port", "4010")
+    assert result.output == (
+        "SIP trunks mock listening on http://127.0.0.1:4010\n"
+        "  auth     Authorization: Bearer <any non-empty key>; each key is its own organization\n"
+        "  try      curl -H 'Authorization: Bearer demo-key' http://127.0.0.1:4010/sip-trunks\n"
+        "  docs     http://127.0.0.1:4010/ui/ (Swagger UI)\n"
+        "  spec     http://127.0.0.1:4010/openapi.json\n"
+        "  admin    http://127.0.0.1:4010/__admin/health, POST /__admin/reset, GET|PUT /__admin/state\n"
+        "Press Ctrl+C to stop.\n"
+    )
+
+
+def test_the_banner_never_prints_the_tokens(served: list[MockConfig]) -> None:
+    output = run("--token", "secret-key-1", "--token", "secret-key-2").output
+    assert "secret-key" not in output
+    assert "one of the 2 keys given" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "Invalid value for '--port'"),
+        (["--max-trunks", "-1"], "Invalid value for '--max-trunks'"),
+        (["--seed", "/no/such/seed.yaml"], "/no/such/seed.yaml: cannot read the seed file"),
+        (["--token", " "], "tokens must be non-empty"),
+        (["--log-level", "loud"], "Invalid value for '--log-level'"),
+    ],
+    ids=["port", "max-trunks", "missing-seed", "blank-token", "log-level"],
+)
+def test_bad_options_exit_2_with_a_reason(served: list[MockConfig], args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert served == []
+
+
+def test_a_bad_seed_is_one_line(served: list[MockConfig], tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("organizations:\n  k:\n    trunks: [{name: n}]\n", encoding="utf-8")
+    result = run("--seed", str(seed))
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == f"Error: {seed}: organizations.k.trunks[0]: 'host' is a required property (and 1 more)\n"
+    )
+
+
+def test_a_busy_port_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    monkeypatch.setattr(cli, "_configure_logging", lambda level: None)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = run("--port", str(port))
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+
+
+def test_registered_as_sip_trunks_mock() -> None:
+    executable = Path(sys.executable).with_name("sip-trunks")
+    result = subprocess.run([executable, "mock", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Start the stateful mock server" in result.stdout
+    assert "--token KEY" in result.stdout and "SIP_TRUNKS_TOKENS" in result.stdout
+
+
+def test_the_command_serves_until_terminated(tmp_path: Path) -> None:
+    import selectors
+    import time
+
+    import httpx
+
+    executable = Path(sys.executable).with_name("sip-trunks")
+    env = {"PATH": str(executable.parent), "SIP_TRUNKS_TOKENS": "cli-key", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [str(executable), "mock", "--port", "0", "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 20
+        first = ""
+        while not first and time.monotonic() < deadline:
+            if selector.select(timeout=0.5):
+                first = process.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), first
+        response = None
+        while response is None and time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"{url}/sip-trunks", headers={"Authorization": "Bearer cli-key"})
+            except httpx.ConnectError:
+                time.sleep(0.05)  # the banner is printed just before uvicorn binds
+        assert response is not None and response.json() == {"trunks": []}
+        assert httpx.get(f"{url}/sip-trunks", headers={"Authorization": "Bearer other"}).status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

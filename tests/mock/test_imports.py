@@ -1,0 +1,49 @@
+"""What importing the mock's modules pulls in: the store stays stdlib-only, the public API exists."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("connexion", "starlette", "click", "uvicorn", "yaml", "jsonschema", "httpx")
+
+
+def imported_by(module: str) -> set[str]:
+    """Top-level packages a fresh interpreter has loaded after ``import module``."""
+    code = f"import sys, json; import {module}; print(json.dumps(sorted(sys.modules)))"
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return {name.partition(".")[0] for name in json.loads(output.stdout)}
+
+
+@pytest.mark.parametrize("module", ["mockserver.store", "mockserver.vault", "mockserver.config"])
+def test_the_domain_imports_only_the_standard_library(module: str) -> None:
+    assert imported_by(module).isdisjoint(HEAVY)
+
+
+def test_the_public_api() -> None:
+    import mockserver
+    from mockserver import MockConfig, RunningMock, Store, Vault, create_app, running_mock
+
+    assert sorted(mockserver.__all__) == sorted(
+        ["MockConfig", "RunningMock", "Store", "Vault", "create_app", "running_mock"]
+    )
+    assert all(callable(thing) for thing in (MockConfig, RunningMock, Store, Vault, create_app, running_mock))
+    with pytest.raises(AttributeError):
+        mockserver.nothing_here  # noqa: B018
+
+
+def test_every_module_has_a_docstring() -> None:
+    import importlib
+    import pkgutil
+
+    import mockserver
+
+    names = [info.name for info in pkgutil.walk_packages(mockserver.__path__, "mockserver.")]
+    assert "mockserver.handlers.trunks" in names
+    missing = [name for name in names if not (importlib.import_module(name).__doc__ or "").strip()]
+    assert missing == []

@@ -1,0 +1,66 @@
+"""running_mock over a real loopback socket: start, answer, stop; the size limit on the wire."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mockserver import MockConfig, running_mock
+
+from .helpers import bearer, trunk_body
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with running_mock(MockConfig(validate_responses=True, access_log=False)) as mock:
+        yield mock.base_url
+
+
+def test_base_url_is_loopback_with_a_free_port() -> None:
+    with running_mock(MockConfig(access_log=False)) as mock:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", mock.base_url)
+        assert httpx.get(f"{mock.base_url}/__admin/health").status_code == 200
+        port = int(mock.base_url.rsplit(":", 1)[1])
+    # Stopped: the port is free again.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+def test_crud_over_the_socket(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, headers=bearer("socket-org")) as client:
+        created = client.post("/sip-trunks", json=trunk_body())
+        assert created.status_code == 201
+        assert client.get(created.headers["location"]).json() == created.json()
+        assert client.delete(created.headers["location"]).status_code == 204
+        assert client.delete(created.headers["location"]).status_code == 404
+
+
+def test_413_over_the_socket_with_and_without_content_length(base_url: str) -> None:
+    headers = {**bearer(), "Content-Type": "application/json"}
+    with httpx.Client(base_url=base_url, headers=headers) as client:
+        assert client.post("/sip-trunks", content=b"x" * 70_000).status_code == 413
+        chunked = client.post("/sip-trunks", content=iter([b"x" * 10_000] * 7))
+        assert chunked.status_code == 413
+        assert chunked.headers["content-type"] == "application/problem+json"
+
+
+def test_non_utf8_over_the_socket_is_400(base_url: str) -> None:
+    response = httpx.post(
+        f"{base_url}/sip-trunks",
+        content=b'{"name": "\xff"}',
+        headers={**bearer(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+
+
+def test_a_given_app_is_served() -> None:
+    from mockserver import Store, create_app
+
+    store = Store()
+    with running_mock(app=create_app(MockConfig(access_log=False), store=store)) as mock:
+        httpx.post(f"{mock.base_url}/sip-trunks", json=trunk_body(), headers=bearer("given"))
+    assert len(store.list_trunks("given")) == 1
