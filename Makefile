@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck check spec clean
+.PHONY: run test lint typecheck check spec bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ check: $(STAMP)
 
 spec: $(STAMP)
 	$(BIN)/sip-trunks spec
+
+# Timings are printed, never asserted: see benchmarks/README.md (ARGS="--help" lists the options).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench $(ARGS)
+
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,235 @@
+"""`make bench`: start each server in turn, load it with the same generator and print one comparison table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+from benchmarks.loadgen import (
+    POST_TOKENS,
+    WRK_INSTALL_HINT,
+    LoadResult,
+    Scenario,
+    run_python,
+    run_wrk,
+    wrk_available,
+)
+from benchmarks.report import Row, goal_lines, machine, table, write_json
+from benchmarks.servers import (
+    DEFAULT_OURS_CMD,
+    HOST,
+    TRUNK_BODY,
+    RunningServer,
+    ServerSpec,
+    ServerUnavailable,
+    ours_spec,
+    ours_unavailable_reason,
+    prism_spec,
+    request,
+    rss_mib,
+    running,
+    uvicorn_spec,
+)
+
+SERVERS = ("starlette", "connexion", "ours", "prism")
+SCENARIOS = {"list": "GET list", "by-id": "GET by id", "create": "POST create"}
+"""Scenario names on the command line -> in the table."""
+Load = Callable[[int, Scenario, float], LoadResult]
+"""A load generator bound to its settings: (port, scenario, seconds) -> result."""
+
+EPILOG = f"""
+servers: starlette (bare Starlette, the ceiling), connexion (plain connexion 3 AsyncApp on our
+spec), ours (`sip-trunks mock`), prism (Prism's static mock, logging off, when `prism` is on PATH).
+Each is started alone on a free 127.0.0.1 port, then GET /sip-trunks, GET /sip-trunks/{{id}} (a
+trunk created first) and POST /sip-trunks are each loaded for --warmup + --duration seconds.
+POSTs rotate over {POST_TOKENS} tokens (one organization each) so our mock's trunk cap is not hit.
+
+load generator: wrk -t1 -c<connections>; install it with
+  {WRK_INSTALL_HINT}
+Without wrk, an asyncio keep-alive client in this process (--generator python; it saturates
+sooner than wrk, so compare rows of one run only).
+
+examples:
+  make bench
+  make bench ARGS="--duration 10 --only connexion,ours --scenarios list,create --json bench.json"
+"""
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; see --help."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--duration", type=_positive, default=5, help="measured seconds per scenario (default 5)"
+    )
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured seconds before each (default 1)")
+    parser.add_argument(
+        "--connections", type=_positive, default=50, help="concurrent connections (default 50)"
+    )
+    parser.add_argument(
+        "--only",
+        type=_names(SERVERS),
+        default=list(SERVERS),
+        help=f"comma-separated servers: {','.join(SERVERS)}",
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=_names(tuple(SCENARIOS)),
+        default=list(SCENARIOS),
+        help=f"comma-separated scenarios: {','.join(SCENARIOS)} (GET list, GET by id, POST create)",
+    )
+    parser.add_argument(
+        "--generator", choices=("auto", "wrk", "python"), default="auto", help="default: auto"
+    )
+    parser.add_argument("--ours-cmd", default=DEFAULT_OURS_CMD, help="command starting our mock, with {port}")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE")
+    return parser.parse_args(argv)
+
+
+def _positive(value: str) -> int:
+    """An argparse type for a whole number of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return number
+
+
+def _names(allowed: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type for a comma-separated subset of `allowed`."""
+
+    def parse(value: str) -> list[str]:
+        chosen = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [name for name in chosen if name not in allowed]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(f"choose among {', '.join(allowed)}; got {value!r}")
+        return chosen
+
+    return parse
+
+
+def choose_load(generator: str, connections: int, notes: list[str]) -> tuple[str, Load]:
+    """Pick wrk when present (or asked for), else the Python fallback, saying how to install wrk."""
+    if generator == "wrk" or (generator == "auto" and wrk_available()):
+
+        def wrk(port: int, scenario: Scenario, seconds: float) -> LoadResult:
+            return run_wrk(f"http://{HOST}:{port}{scenario.path}", scenario, seconds, connections)
+
+        return f"{wrk_version()} -t1 -c{connections}", wrk
+    if generator == "auto":
+        notes.append(f"wrk not found, the Python fallback generator ran; install wrk: {WRK_INSTALL_HINT}")
+
+    def python(port: int, scenario: Scenario, seconds: float) -> LoadResult:
+        return run_python(HOST, port, scenario, seconds, connections)
+
+    return f"python asyncio keep-alive -c{connections}", python
+
+
+def wrk_version() -> str:
+    """`wrk 4.1.0`-like text from `wrk -v`."""
+    output = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10).stdout
+    return output.split("[")[0].strip() or "wrk"
+
+
+def server_specs(only: list[str], ours_cmd: str, notes: list[str]) -> list[ServerSpec]:
+    """The servers to run, in table order; the ones that cannot run here become notes."""
+    specs: list[ServerSpec] = []
+    for name in only:
+        if name == "starlette":
+            specs.append(uvicorn_spec("starlette", "benchmarks.baseline_starlette:app"))
+        elif name == "connexion":
+            specs.append(uvicorn_spec("connexion", "benchmarks.baseline_connexion:app"))
+        elif name == "ours":
+            reason = ours_unavailable_reason(ours_cmd)
+            if reason:
+                notes.append(f"ours: skipped, the mock cannot start yet ({reason})")
+            else:
+                specs.append(ours_spec(ours_cmd))
+        elif name == "prism":
+            try:
+                specs.append(prism_spec())
+            except ServerUnavailable as exc:
+                notes.append(str(exc))
+    return specs
+
+
+def scenarios_for(server: RunningServer, wanted: list[str]) -> list[Scenario]:
+    """The scenarios against one server; creates the trunk that GET by id reads (and GET list lists)."""
+    status, body = request(server.port, "POST", "/sip-trunks", "bench-token", TRUNK_BODY)
+    if status != 201:
+        raise ServerUnavailable(
+            f"{server.spec.name}: set-up POST /sip-trunks answered {status}: {body[:200]!r}"
+        )
+    trunk_id = json.loads(body)["id"]
+    every = [
+        Scenario("GET list", "GET", "/sip-trunks"),
+        Scenario("GET by id", "GET", f"/sip-trunks/{trunk_id}"),
+        Scenario("POST create", "POST", "/sip-trunks", body=json.dumps(TRUNK_BODY)),
+    ]
+    names = {SCENARIOS[slug] for slug in wanted}
+    return [scenario for scenario in every if scenario.name in names]
+
+
+def measure(spec: ServerSpec, wanted: list[str], load: Load, warmup: int, duration: int) -> list[Row]:
+    """Start one server, run each scenario (warm-up, then measured), read its RSS after each, stop it."""
+    rows: list[Row] = []
+    with running(spec) as server:
+        print(f"{spec.name}: up in {server.startup_seconds:.2f} s on port {server.port}", flush=True)
+        for scenario in scenarios_for(server, wanted):
+            if warmup:
+                load(server.port, scenario, warmup)
+            result = load(server.port, scenario, duration)
+            rows.append(
+                Row(spec.name, scenario.name, result, server.startup_seconds, rss_mib(server.process.pid))
+            )
+            print(f"  {scenario.name}: {result.rps:,.0f} req/s, p99 {result.p99_ms:.1f} ms", flush=True)
+    return rows
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into KeyboardInterrupt so the servers' `finally` blocks stop them."""
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark: 1 when a baseline could not be measured, else 0 (goals are printed only)."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    notes: list[str] = []
+    generator, load = choose_load(args.generator, args.connections, notes)
+    rows: list[Row] = []
+    failed = False
+    for spec in server_specs(args.only, args.ours_cmd, notes):
+        try:
+            rows += measure(spec, args.scenarios, load, args.warmup, args.duration)
+        except (ServerUnavailable, subprocess.SubprocessError, OSError) as exc:
+            notes.append(f"{spec.name}: not measured: {exc}")
+            failed |= spec.name in ("starlette", "connexion")
+    info = machine()
+    print(f"\nmachine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, Python {info['python']}")
+    print(f"generator: {generator}, {args.duration} s per scenario after {args.warmup} s warm-up\n")
+    print(table(rows))
+    for note in notes:
+        print(f"note: {note}")
+    if goals := goal_lines(rows):
+        print("\ngoals of issue 8 for ours:", *goals, sep="\n")
+    if args.json:
+        settings = {**{k: v for k, v in vars(args).items() if k != "json"}, "generator": generator}
+        write_json(args.json, rows, notes, settings)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
