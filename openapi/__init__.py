@@ -18,6 +18,8 @@ def load_spec() -> dict[str, Any]:
     """Parse the spec into a plain dict (``$ref`` left as they are)."""
     import yaml
 
+    # The C loader, when PyYAML has it, parses the spec ~8x faster: it is on the mock's start-up path.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with SPEC_PATH.open(encoding="utf-8") as handle:
-        document: dict[str, Any] = yaml.safe_load(handle)
+        document: dict[str, Any] = yaml.load(handle, Loader=loader)
     return document
