@@ -41,7 +41,8 @@ class AccessLogMiddleware:
         self.logger = logger or logging.getLogger(ACCESS_LOGGER)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.logger.isEnabledFor(logging.INFO):
+        logger = self.logger
+        if scope["type"] != "http" or not logger.isEnabledFor(logging.INFO):
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -60,11 +61,10 @@ class AccessLogMiddleware:
             # servers include the query string in it, which may hold a token: cut it off.
             raw = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
             path = raw.partition(b"?")[0].decode("latin-1")
-            self.logger.info(
-                "method=%s path=%s status=%d duration_ms=%.2f org=%s",
-                scope["method"],
-                path,
-                status,
-                (time.perf_counter() - start) * 1000,
-                org_of(scope),
+            # Formatted once here, and handed to the handlers without logging's caller lookup
+            # (findCaller walks the stack) or %-formatting: a third of the cost of logger.info().
+            line = (
+                f"method={scope['method']} path={path} status={status:d} "
+                f"duration_ms={(time.perf_counter() - start) * 1000:.2f} org={org_of(scope)}"
             )
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, line, (), None))

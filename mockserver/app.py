@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
 
+import yaml
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.main import ConnexionMiddleware
@@ -17,11 +19,12 @@ from mockserver.access_log import AccessLogMiddleware
 from mockserver.admin import ADMIN_BASE_PATH, admin_spec
 from mockserver.body_limit import BodyLimitMiddleware
 from mockserver.config import MockConfig
+from mockserver.fastpath import FastPathMiddleware
 from mockserver.handlers import resolver
 from mockserver.store import Store
 from mockserver.trailing_slash import TrailingSlashMiddleware
 from mockserver.validation import VALIDATOR_MAP
-from sip_trunks_openapi import SPEC_PATH, load_spec
+from sip_trunks_openapi import SPEC_PATH
 
 __all__ = ["create_app", "token_verifier"]
 
@@ -51,6 +54,20 @@ def _bearer_handler(verify: TokenVerifier) -> type[BearerSecurityHandler]:
     return Bearer
 
 
+@functools.cache
+def _product_spec() -> dict[str, Any]:
+    # Parsed once per process, with libyaml when present (~8x faster than pure-Python PyYAML):
+    # start-up counts, and the same document feeds the Allow table and connexion.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document: dict[str, Any] = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=loader)
+    return document
+
+
+def product_spec() -> dict[str, Any]:
+    """The product OpenAPI document as a dict (``$ref`` left as they are); a copy per call."""
+    return copy.deepcopy(_product_spec())
+
+
 def middlewares(config: MockConfig, table: problems.AllowTable) -> list[Any]:
     """The whole middleware stack, outermost first: the one place to add a layer."""
     stack: list[Any] = list(ConnexionMiddleware.default_middlewares)
@@ -59,7 +76,15 @@ def middlewares(config: MockConfig, table: problems.AllowTable) -> list[Any]:
     stack[position:position] = [
         functools.partial(BodyLimitMiddleware, max_bytes=config.max_body_bytes),
         functools.partial(TrailingSlashMiddleware, table=table),
+        # Last of ours: what it serves skips connexion's layers below it, so layers that must
+        # see every request (journal, faults, rate limits) go above this line.
+        FastPathMiddleware,
     ]
+    # Outside connexion's stack: the journal sees every answer, and a fault can drop the
+    # connection through the server's own receive (see mockserver/controls.py).
+    from mockserver.controls import ControlsMiddleware, build_controls
+
+    stack.insert(0, functools.partial(ControlsMiddleware, controls=build_controls(config)))
     if config.access_log:
         stack.insert(0, AccessLogMiddleware)
     return stack
@@ -81,7 +106,8 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
 
         apply_seed(store, config.seed_file)
 
-    table = problems.AllowTable.from_specs([("", load_spec()), (ADMIN_BASE_PATH, admin_spec())])
+    spec = product_spec()
+    table = problems.AllowTable.from_specs([("", spec), (ADMIN_BASE_PATH, admin_spec())])
     app = AsyncApp(
         __name__,
         middlewares=middlewares(config, table),
@@ -91,7 +117,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         strict_validation=True,
     )
     app.add_api(
-        SPEC_PATH,
+        spec,
         base_path="",
         security_map={"bearer": _bearer_handler(token_verifier(config.tokens))},
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mockserver.config import TOKENS_ENV, MockConfig
+from mockserver.faults import FaultSpec, Latency, parse_fault, parse_latency
+from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
+from mockserver.rate_limit import RateLimit, parse_rate_limit
 
 __all__ = ["ConfigError", "banner", "mock"]
 
@@ -24,9 +29,31 @@ class ConfigError(click.ClickException):
     exit_code = 2
 
 
+class _Parsed(click.ParamType):
+    """An option value read by one of the parsers of the config's types; its ValueError is a usage error."""
+
+    def __init__(self, name: str, parse: Callable[[str], Any]) -> None:
+        self.name = name
+        self._parse = parse
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self._parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+FAULT = _Parsed("fault", parse_fault)
+LATENCY = _Parsed("duration", parse_latency)
+RATE = _Parsed("rate", parse_rate_limit)
+
+
 def banner(config: MockConfig) -> str:
     """What the mock prints on start: where it is, how to authenticate, a first request."""
     url = config.base_url
+    journal = f"journal of the last {config.journal_size}" if config.journal_size else "journal off"
     if config.tokens:
         count = len(config.tokens)
         auth = f"Authorization: Bearer <key>, one of the {count} key{'s' if count > 1 else ''} given"
@@ -42,9 +69,22 @@ def banner(config: MockConfig) -> str:
             f"  docs     {url}/ui/ (Swagger UI)",
             f"  spec     {url}/openapi.json",
             f"  admin    {url}/__admin/health, POST /__admin/reset, GET|PUT /__admin/state",
+            f"  testing  /__admin/faults, /__admin/requests ({journal}), /__admin/rate-limit",
+            *_active_controls(config),
             "Press Ctrl+C to stop.",
         ]
     )
+
+
+def _active_controls(config: MockConfig) -> list[str]:
+    # Said at start, so a limit or a fault left in a script does not go unnoticed.
+    lines = []
+    if config.rate_limit is not None:
+        lines.append(f"  limit    {config.rate_limit} per organization (then 429 with Retry-After)")
+    if config.startup_faults:
+        faults = "; ".join(str(spec) for spec in config.startup_faults)
+        lines.append(f"  faults   {faults} (seed {config.fault_seed})")
+    return lines
 
 
 def _configure_logging(level: str) -> None:
@@ -87,6 +127,41 @@ def _configure_logging(level: str) -> None:
     help="Check every response against the spec (slower; a mismatch is a 500).",
 )
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="One line per request.")
+@click.option(
+    "--latency",
+    type=LATENCY,
+    metavar="DURATION",
+    help="Added to every request of the product API: 50ms, 1.5s, or a range 10-100ms.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    type=FAULT,
+    multiple=True,
+    metavar="SPEC",
+    help="Inject a fault (repeatable): '[METHOD] [PATH] status=CODE|drop|latency=D [times=N] "
+    "[fraction=F] [token=KEY] [retry_after=S]', e.g. 'POST /sip-trunks status=503 times=2'.",
+)
+@click.option(
+    "--fault-seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the faults' draws (fraction=, latency ranges): the same seed, the same run.",
+)
+@click.option(
+    "--rate-limit",
+    type=RATE,
+    metavar="N/PERIOD",
+    help="Per organization, e.g. 10/s or 600/min: over it, 429 with Retry-After. Default: off.",
+)
+@click.option(
+    "--journal-size",
+    type=click.IntRange(0, MAX_JOURNAL_SIZE),
+    default=DEFAULT_JOURNAL_SIZE,
+    show_default=True,
+    help="Requests kept by GET /__admin/requests; 0 turns the journal off.",
+)
 def mock(
     host: str,
     port: int,
@@ -96,6 +171,11 @@ def mock(
     log_level: str,
     validate_responses: bool,
     access_log: bool,
+    latency: Latency | None,
+    faults: tuple[FaultSpec, ...],
+    fault_seed: int,
+    rate_limit: RateLimit | None,
+    journal_size: int,
 ) -> None:
     """Start the stateful mock server of the SIP trunks API."""
     from mockserver.seed import SeedError
@@ -110,16 +190,22 @@ def mock(
             log_level=log_level,
             validate_responses=validate_responses,
             access_log=access_log,
+            latency=latency,
+            faults=faults,
+            fault_seed=fault_seed,
+            rate_limit=rate_limit,
+            journal_size=journal_size,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     from mockserver.app import create_app
+    from mockserver.faults import InvalidFault
     from mockserver.serve import PortUnavailable, bind_check, serve
 
     try:
         app = create_app(config)
         config = bind_check(config)
-    except (SeedError, PortUnavailable) as exc:
+    except (SeedError, PortUnavailable, InvalidFault) as exc:
         raise ConfigError(str(exc)) from None
     _configure_logging(log_level)
     click.echo(banner(config))

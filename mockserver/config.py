@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mockserver.faults import FaultSpec, Latency
+from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
+from mockserver.rate_limit import RateLimit
 from mockserver.store import DEFAULT_MAX_TRUNKS
 
 __all__ = ["MAX_BODY_BYTES", "TOKENS_ENV", "MockConfig", "parse_tokens"]
@@ -27,7 +30,9 @@ class MockConfig:
     """How one mock server runs; every field has a safe default.
 
     ``tokens`` empty means any non-empty bearer token is accepted (each one its own
-    organization); otherwise only those tokens are.
+    organization); otherwise only those tokens are. ``latency`` (every operation) and
+    ``faults`` are the faults the mock starts with, ``fault_seed`` seeds their draws;
+    ``rate_limit`` None is off; ``journal_size`` 0 turns the request journal off.
     """
 
     host: str = "127.0.0.1"
@@ -39,6 +44,11 @@ class MockConfig:
     validate_responses: bool = False
     access_log: bool = True
     log_level: str = "info"
+    latency: Latency | None = None
+    faults: tuple[FaultSpec, ...] = ()
+    fault_seed: int = 0
+    rate_limit: RateLimit | None = None
+    journal_size: int = DEFAULT_JOURNAL_SIZE
 
     def __post_init__(self) -> None:
         if self.max_trunks < 0:
@@ -47,6 +57,11 @@ class MockConfig:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")
         if any(not token or token != token.strip() for token in self.tokens):
             raise ValueError("tokens must be non-empty and without surrounding spaces")
+        if not 0 <= self.journal_size <= MAX_JOURNAL_SIZE:
+            raise ValueError(
+                f"journal_size must be between 0 and {MAX_JOURNAL_SIZE}, got {self.journal_size}"
+            )
+        object.__setattr__(self, "faults", tuple(self.faults))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> MockConfig:
@@ -61,6 +76,12 @@ class MockConfig:
     def replace(self, **changes: Any) -> MockConfig:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+    @property
+    def startup_faults(self) -> tuple[FaultSpec, ...]:
+        """The faults to start with: ``latency`` on every operation first, then ``faults``."""
+        latency = () if self.latency is None else (FaultSpec(latency=self.latency),)
+        return latency + self.faults
 
     @property
     def base_url(self) -> str:

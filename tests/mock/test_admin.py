@@ -123,3 +123,19 @@ async def test_an_empty_token_to_reset_is_400_in_one_line(client: httpx.AsyncCli
     response = await client.post("/__admin/reset?token=")
     assert response.status_code == 400
     assert response.json()["detail"] == "query parameter 'token': length must be at least 1"
+
+
+async def test_reset_also_clears_faults_journal_and_rate_limit(client: httpx.AsyncClient) -> None:
+    await client.post("/__admin/faults", json={"status": 503, "token": TOKEN_A})
+    await client.put("/__admin/rate-limit", json={"rate": "1/h"})
+    assert (await client.get("/sip-trunks", headers=bearer(TOKEN_A))).status_code == 503
+    await client.get("/sip-trunks", headers=bearer(TOKEN_B))
+    # One organization: its faults, its bucket and its journal entries only.
+    assert (await client.post("/__admin/reset", params={"token": TOKEN_A})).status_code == 204
+    assert (await client.get("/__admin/faults")).json() == {"faults": []}
+    assert [e["status"] for e in (await client.get("/__admin/requests")).json()["requests"]] == [200]
+    assert (await client.get("/sip-trunks", headers=bearer(TOKEN_B))).status_code == 429
+    # Everything: the journal is empty and the rate limit is the start's (none).
+    assert (await client.post("/__admin/reset")).status_code == 204
+    assert (await client.get("/__admin/requests")).json() == {"size": 1000, "requests": []}
+    assert (await client.get("/__admin/rate-limit")).json() == {"rate": None}

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from mockserver import cli
 from mockserver.config import MockConfig
+from mockserver.faults import FaultSpec, Latency
+from mockserver.rate_limit import RateLimit
 
 
 @pytest.fixture
@@ -45,6 +47,9 @@ def test_options_become_the_config(served: list[MockConfig], tmp_path: Path) -> 
     result = run(
         "--host", "0.0.0.0", "--port", "5000", "--token", "a", "--token", "b", "--seed", str(seed),
         "--max-trunks", "7", "--log-level", "debug", "--validate-responses", "--no-access-log",
+        "--latency", "10-100ms", "--fault", "POST /sip-trunks status=503 times=2",
+        "--fault", "/sip-trunks/{id} drop fraction=10%", "--fault-seed", "42", "--rate-limit", "600/min",
+        "--journal-size", "50",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert served == [
@@ -57,6 +62,14 @@ def test_options_become_the_config(served: list[MockConfig], tmp_path: Path) -> 
             log_level="debug",
             validate_responses=True,
             access_log=False,
+            latency=Latency(10, 100),
+            faults=(
+                FaultSpec(method="POST", path="/sip-trunks", status=503, times=2),
+                FaultSpec(path="/sip-trunks/{id}", drop=True, fraction=0.1),
+            ),
+            fault_seed=42,
+            rate_limit=RateLimit(600, 60),
+            journal_size=50,
         )
     ]
 
@@ -76,8 +89,23 @@ def test_the_banner(served: list[MockConfig]) -> None:
         "  docs     http://127.0.0.1:4010/ui/ (Swagger UI)\n"
         "  spec     http://127.0.0.1:4010/openapi.json\n"
         "  admin    http://127.0.0.1:4010/__admin/health, POST /__admin/reset, GET|PUT /__admin/state\n"
+        "  testing  /__admin/faults, /__admin/requests (journal of the last 1000), /__admin/rate-limit\n"
         "Press Ctrl+C to stop.\n"
     )
+
+
+def test_the_banner_says_which_faults_and_limit_are_on(served: list[MockConfig]) -> None:
+    # A limit or a fault left in a start script must not go unnoticed; tokens stay hidden.
+    result = run(
+        "--rate-limit", "10/s", "--latency", "50ms", "--fault", "GET * status=503 token=secret-key",
+        "--fault-seed", "7", "--journal-size", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  testing  /__admin/faults, /__admin/requests (journal off), /__admin/rate-limit" in lines
+    assert "  limit    10/s per organization (then 429 with Retry-After)" in lines
+    assert "  faults   * * latency=50ms; GET * status=503 org=85dbe15d75ef (seed 7)" in lines
+    assert "secret-key" not in result.output
 
 
 def test_the_banner_never_prints_the_tokens(served: list[MockConfig]) -> None:
@@ -94,8 +122,40 @@ def test_the_banner_never_prints_the_tokens(served: list[MockConfig]) -> None:
         (["--seed", "/no/such/seed.yaml"], "/no/such/seed.yaml: cannot read the seed file"),
         (["--token", " "], "tokens must be non-empty"),
         (["--log-level", "loud"], "Invalid value for '--log-level'"),
+        (["--latency", "5"], "Invalid value for '--latency': latency '5' is not like 50ms, 1.5s or 10-100ms"),
+        (["--latency", "90-10ms"], "with the lower bound first"),
+        (["--fault", "POST /sip-trunks staus=503"], "unknown option 'staus'; use status=, drop,"),
+        (["--fault", "GET /sip-trunks"], "a fault needs an effect: status=CODE, drop or latency=DURATION"),
+        (["--fault", "GET /sip-trunks status=200"], "status must be an error status (400-599), got 200"),
+        (
+            ["--fault", "GET /sip-trunks status=409"],
+            "Error: fault 'GET /sip-trunks status=409': status 409 is not documented for GET /sip-trunks, "
+            "so it cannot be injected there; use one of 400, 401, 429, 503",
+        ),
+        (["--fault", "GET /sip-trunk status=503"], "path '/sip-trunk' is not in the spec; use one of"),
+        (["--fault", "* * status=500"], "status 500 is not documented for every operation of '* *'"),
+        (["--rate-limit", "10"], "Invalid value for '--rate-limit': rate limit '10' is not like 10/s"),
+        (["--journal-size", "-1"], "Invalid value for '--journal-size'"),
+        (["--fault-seed", "-1"], "Invalid value for '--fault-seed'"),
     ],
-    ids=["port", "max-trunks", "missing-seed", "blank-token", "log-level"],
+    ids=[
+        "port",
+        "max-trunks",
+        "missing-seed",
+        "blank-token",
+        "log-level",
+        "latency",
+        "latency-range",
+        "fault-option",
+        "fault-effect",
+        "fault-2xx",
+        "fault-undocumented",
+        "fault-path",
+        "fault-500",
+        "rate-limit",
+        "journal-size",
+        "fault-seed",
+    ],
 )
 def test_bad_options_exit_2_with_a_reason(served: list[MockConfig], args: list[str], message: str) -> None:
     result = run(*args)

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from mockserver.config import MockConfig, parse_tokens
+from mockserver.faults import FaultSpec, Latency
 
 
 def test_defaults_are_safe() -> None:
@@ -14,6 +15,16 @@ def test_defaults_are_safe() -> None:
     assert (config.host, config.port, config.tokens, config.max_trunks) == ("127.0.0.1", 4010, (), 1000)
     assert config.max_body_bytes == 65536 and config.seed_file is None
     assert config.base_url == "http://127.0.0.1:4010"
+    # The integrator controls: journal on (bounded), no rate limit, no faults.
+    assert (config.journal_size, config.rate_limit, config.faults, config.latency) == (1000, None, (), None)
+    assert config.fault_seed == 0 and config.startup_faults == ()
+
+
+def test_startup_faults_put_the_latency_first() -> None:
+    fault = FaultSpec("POST", "/sip-trunks", status=503)
+    config = MockConfig(latency=Latency(5, 5), faults=[fault])  # type: ignore[arg-type]
+    assert config.faults == (fault,)
+    assert config.startup_faults == (FaultSpec(latency=Latency(5, 5)), fault)
 
 
 def test_config_is_frozen() -> None:
@@ -38,8 +49,15 @@ def test_tokens_fall_back_to_the_environment() -> None:
 
 @pytest.mark.parametrize(
     "fields",
-    [{"max_trunks": -1}, {"port": 70000}, {"tokens": ("",)}, {"tokens": (" padded ",)}],
-    ids=["negative-cap", "port", "empty-token", "padded-token"],
+    [
+        {"max_trunks": -1},
+        {"port": 70000},
+        {"tokens": ("",)},
+        {"tokens": (" padded ",)},
+        {"journal_size": -1},
+        {"journal_size": 100_001},
+    ],
+    ids=["negative-cap", "port", "empty-token", "padded-token", "negative-journal", "huge-journal"],
 )
 def test_bad_values_are_refused(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError):

@@ -98,13 +98,13 @@ def test_every_error_response_is_a_problem() -> None:
 @pytest.mark.parametrize(
     ("operation_id", "statuses"),
     [
-        ("listSipTrunks", {"200", "400", "401", "429"}),
-        ("createSipTrunk", {"201", "400", "401", "409", "413", "415", "429"}),
-        ("getSipTrunk", {"200", "400", "401", "404", "429"}),
-        ("deleteSipTrunk", {"204", "400", "401", "404", "429"}),
-        ("listPhoneNumbers", {"200", "400", "401", "429"}),
-        ("getPhoneNumber", {"200", "400", "401", "404", "429"}),
-        ("updatePhoneNumber", {"200", "400", "401", "404", "413", "415", "422", "429"}),
+        ("listSipTrunks", {"200", "400", "401", "429", "503"}),
+        ("createSipTrunk", {"201", "400", "401", "409", "413", "415", "429", "503"}),
+        ("getSipTrunk", {"200", "400", "401", "404", "429", "503"}),
+        ("deleteSipTrunk", {"204", "400", "401", "404", "429", "503"}),
+        ("listPhoneNumbers", {"200", "400", "401", "429", "503"}),
+        ("getPhoneNumber", {"200", "400", "401", "404", "429", "503"}),
+        ("updatePhoneNumber", {"200", "400", "401", "404", "413", "415", "422", "429", "503"}),
     ],
 )
 def test_each_operation_documents_exactly_its_status_codes(operation_id: str, statuses: set[str]) -> None:
@@ -114,6 +114,57 @@ def test_each_operation_documents_exactly_its_status_codes(operation_id: str, st
 def test_rate_limited_responses_carry_retry_after() -> None:
     too_many = SPEC["components"]["responses"]["TooManyRequests"]
     assert resolve(too_many["headers"]["Retry-After"])["required"] is True
+
+
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+@pytest.mark.parametrize("name", RATE_LIMIT_HEADERS)
+def test_rate_limit_headers_are_optional_integers(name: str) -> None:
+    header = SPEC["components"]["headers"][name]
+    # Optional: a deployment without a rate limit sends none of them.
+    assert header["required"] is False
+    assert header["schema"]["type"] == "integer"
+    assert header["schema"]["minimum"] == (1 if name == "X-RateLimit-Limit" else 0)
+
+
+def test_every_response_of_every_operation_documents_the_rate_limit_headers() -> None:
+    # "On every response while on": successes and errors alike, by reference to one definition.
+    for path, method, op in operations():
+        for status, response in op["responses"].items():
+            headers = resolve(response).get("headers", {})
+            for name in RATE_LIMIT_HEADERS:
+                assert headers.get(name) == {"$ref": f"#/components/headers/{name}"}, (path, method, status)
+
+
+def test_reset_is_a_delay_not_a_timestamp() -> None:
+    description = " ".join(SPEC["components"]["headers"]["X-RateLimit-Reset"]["description"].split())
+    assert "a delay, not a timestamp" in description
+
+
+def test_every_operation_may_answer_503_with_an_optional_retry_after() -> None:
+    for path, method, op in operations():
+        assert op["responses"]["503"] == {"$ref": "#/components/responses/ServiceUnavailable"}, (path, method)
+    unavailable = SPEC["components"]["responses"]["ServiceUnavailable"]
+    assert "**Decision" in unavailable["description"]
+    assert resolve(unavailable["headers"]["Retry-After"])["required"] is False
+
+
+def test_500_is_never_documented() -> None:
+    # A server error is a defect, not part of the contract; the mock never injects one.
+    for path, method, op in operations():
+        assert not any(status.startswith("5") and status != "503" for status in op["responses"]), (
+            path,
+            method,
+        )
+
+
+def test_the_rate_limit_and_availability_decisions_are_written_down() -> None:
+    description = SPEC["info"]["description"]
+    assert "**Decision (rate limits):**" in description
+    assert "**Decision (availability):**" in description
+    for name in RATE_LIMIT_HEADERS:
+        assert name in description
 
 
 def test_password_is_write_only_and_never_part_of_a_returned_trunk() -> None:
