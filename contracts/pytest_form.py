@@ -1,0 +1,59 @@
+"""Glue for the pytest form: run the engine once per session for the checks that were collected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from contracts.catalog import CHECK_NAMES
+from contracts.config import CheckConfig
+from contracts.errors import ContractsError
+from contracts.events import CheckResult, Event, RunFinished
+from contracts.reporters.console import render_failure
+
+__all__ = ["CONFIG_KEY", "Conformance", "run_once"]
+
+CONFIG_KEY = pytest.StashKey[CheckConfig]()
+
+
+@dataclass(frozen=True)
+class Conformance:
+    """A finished run, looked up by check name."""
+
+    finished: RunFinished
+
+    def result(self, check: str) -> CheckResult | None:
+        return next((result for result in self.finished.results if result.name == check), None)
+
+    def report(self, check: str) -> str:
+        """The failures of one check as the console shows them."""
+        failures = [failure for failure in self.finished.failures if failure.check == check]
+        return "\n\n".join(render_failure(index, failure) for index, failure in enumerate(failures, 1))
+
+
+class _Keep:
+    finished: RunFinished | None = None
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self.finished = event
+
+
+def run_once(request: pytest.FixtureRequest) -> Conformance:
+    from contracts.cli import execute  # the composition root: it starts the embedded mock if needed
+
+    collected = {
+        item.callspec.params["check"]
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and hasattr(item, "callspec") and "check" in item.callspec.params
+    }
+    config = request.config.stash[CONFIG_KEY]
+    if collected:
+        config = config.replace(checks=tuple(name for name in CHECK_NAMES if name in collected))
+    keep = _Keep()
+    try:
+        finished = execute(config, [keep])
+    except ContractsError as exc:
+        pytest.exit(f"error: {exc}", returncode=exc.exit_code)
+    return Conformance(finished)

@@ -1,0 +1,46 @@
+"""A JSON report of the run: the checks with their counts and each distinct failure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from contracts.events import Event, RunFinished, RunStarted
+
+__all__ = ["JsonReporter", "as_dict"]
+
+FORMAT_VERSION = 1
+
+
+def as_dict(started: RunStarted | None, finished: RunFinished) -> dict[str, Any]:
+    """The report as plain data."""
+    return {
+        "format": FORMAT_VERSION,
+        "target": started.target if started else None,
+        "embedded": started.embedded if started else None,
+        "seed": finished.seed,
+        "max_examples": started.max_examples if started else None,
+        "exit_code": finished.exit_code,
+        "elapsed_seconds": round(finished.elapsed, 3),
+        "requests": finished.requests,
+        "checks": [{**asdict(result), "status": result.status} for result in finished.results],
+        "failures": [{**asdict(failure), "title": failure.title} for failure in finished.failures],
+    }
+
+
+class JsonReporter:
+    """Writes the JSON report when the run finishes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._started: RunStarted | None = None
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._started = event
+        elif isinstance(event, RunFinished):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(as_dict(self._started, event), indent=2, ensure_ascii=False)
+            self.path.write_text(text + "\n", encoding="utf-8")

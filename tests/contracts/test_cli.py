@@ -1,0 +1,129 @@
+"""``sip-trunks check``: options → config, exit codes, one-line reasons, keys never printed."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from contracts import cli
+from contracts.catalog import CHECK_NAMES
+from contracts.config import CheckConfig
+from contracts.events import RunFinished
+from contracts.reporters import Reporter
+from sip_trunks_openapi.cli import main
+
+from .helpers import TOKEN_A, TOKEN_B
+from .mutants import AuthNotEnforced
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> list[CheckConfig]:
+    """Replace the run by a conformant no-op; collect the configs it was given."""
+    configs: list[CheckConfig] = []
+
+    def execute(config: CheckConfig, reporters: Sequence[Reporter]) -> RunFinished:
+        configs.append(config)
+        return RunFinished(results=(), failures=(), elapsed=0.0, seed=config.seed)
+
+    monkeypatch.setattr(cli, "execute", execute)
+    return configs
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["check", *args], env=env or {})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_options_become_the_config(captured: list[CheckConfig], tmp_path: Path) -> None:
+    code, _, _ = invoke(
+        "--base-url", "https://api.example.com/", "--token", "k1", "--second-token", "k2",
+        "--max-examples", "7", "--seed", "3", "--checks", "auth,isolation_get",
+        "--junit-xml", str(tmp_path / "j.xml"), "--report", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert code == 0
+    (config,) = captured
+    assert config == CheckConfig(
+        base_url="https://api.example.com",
+        token="k1",
+        second_token="k2",
+        max_examples=7,
+        seed=3,
+        checks=("auth_required", "isolation_get"),
+        junit_xml=tmp_path / "j.xml",
+        report=tmp_path / "r.json",
+    )
+
+
+def test_keys_come_from_the_environment(captured: list[CheckConfig]) -> None:
+    env = {"SIP_TRUNKS_TOKEN": "k-env", "SIP_TRUNKS_SECOND_TOKEN": "k-env-2"}
+    assert invoke("--base-url", "http://api", env=env)[0] == 0
+    assert (captured[0].token, captured[0].second_token) == ("k-env", "k-env-2")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--base-url", "http://api.example.com"], "error: --token is required with --base-url"),
+        (["--base-url", "api.example.com", "--token", "k"], "error: --base-url must be an http(s) URL"),
+        (["--checks", "auth,nonsense"], "error: unknown check 'nonsense' in --checks"),
+        (
+            ["--max-examples", "many"],
+            "error: Invalid value for '--max-examples': 'many' is not a valid integer.",
+        ),
+        (["--frobnicate"], "error: No such option '--frobnicate'."),
+        (
+            ["--base-url", f"http://127.0.0.1:{_closed_port()}", "--token", "k"],
+            "error: cannot reach http://127.0.0.1",
+        ),
+    ],
+    ids=["token-missing", "bad-url", "unknown-check", "bad-number", "unknown-option", "unreachable"],
+)
+def test_could_not_run_is_exit_2_with_one_line_and_no_traceback(args: list[str], reason: str) -> None:
+    code, out, err = invoke(*args)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith(reason)
+
+
+def test_violations_are_exit_1_and_the_key_is_never_printed(serve: Callable[..., str]) -> None:
+    base_url = serve(lambda app: AuthNotEnforced(app, token=TOKEN_A))
+    code, out, err = invoke(
+        "--base-url",
+        base_url,
+        "--token",
+        TOKEN_A,
+        "--second-token",
+        TOKEN_B,
+        "--checks",
+        "auth",
+        "--seed",
+        "1",
+    )
+    assert code == 1
+    assert "auth_required" in out and '"Authorization: Bearer $TOKEN"' not in out  # no auth: no header
+    assert "replay: sip-trunks check --base-url " + base_url + " --seed 1 --checks auth_required" in out
+    assert TOKEN_A not in out + err and TOKEN_B not in out + err
+
+
+def test_a_conformant_target_is_exit_0(serve: Callable[..., str]) -> None:
+    code, out, _ = invoke("--base-url", serve(), "--token", TOKEN_A, "--checks", "auth", "--seed", "1")
+    assert code == 0
+    assert out.rstrip().splitlines()[-1].startswith("CONFORMANT: 1 checks, 1 passed, 0 failed, 0 skipped")
+
+
+def test_help_and_the_list_of_checks_work_from_the_root_command() -> None:
+    code, out, _ = invoke("--help")
+    assert code == 0 and "--second-token KEY" in out
+    code, out, _ = invoke("--list-checks")
+    assert code == 0
+    assert all(f"  {name} " in out for name in CHECK_NAMES)

@@ -1,0 +1,90 @@
+"""The two forms of the suite, end to end: ``sip-trunks check`` and ``pytest contracts``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from contracts.catalog import CHECK_NAMES
+from sip_trunks_openapi.cli import main
+
+from .helpers import TOKEN_A, TOKEN_B
+from .mutants import LeakPasswordOnGet
+
+ROOT = Path(__file__).resolve().parents[2]
+SIP_TRUNKS = Path(sys.executable).with_name("sip-trunks")
+# Keep the children's environment free of keys a developer may have exported.
+ENV = {key: value for key, value in os.environ.items() if not key.startswith("SIP_TRUNKS_")}
+
+
+def test_a_default_run_against_the_embedded_mock_passes_every_check_within_a_minute(tmp_path: Path) -> None:
+    junit = tmp_path / "check.xml"
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(SIP_TRUNKS), "check", "--seed", "2026", "--junit-xml", str(junit)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith(f"CONFORMANT: {len(CHECK_NAMES)} checks,")
+    assert "(embedded mock)" in done.stderr
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert [case.get("name") for case in suite.iter("testcase")] == list(CHECK_NAMES)
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "0")
+    assert elapsed < 60
+
+
+def test_the_pytest_form_checks_the_embedded_mock_without_options() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "contracts",
+            "-q",
+            "-k",
+            "auth_required or isolation",
+            "--seed",
+            "5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 passed" in done.stdout
+
+
+def test_both_forms_find_the_same_planted_defect(serve: Callable[..., str]) -> None:
+    base_url = serve(LeakPasswordOnGet)
+    target = ["--base-url", base_url, "--token", TOKEN_A, "--second-token", TOKEN_B, "--seed", "11"]
+
+    command = CliRunner().invoke(main, ["check", *target, "--checks", "secrets"], env={})
+    assert command.exit_code == 1
+    assert "1. password_never_returned — " in command.stdout
+
+    form = subprocess.run(
+        [sys.executable, "-m", "pytest", "contracts", "-q", "-k", "password_never_returned", *target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert form.returncode == 1, form.stdout + form.stderr
+    assert "FAILED contracts/test_conformance.py::test_check[password_never_returned]" in form.stdout
+    assert "expected no password in the response" in form.stdout
+    assert TOKEN_A not in form.stdout + command.stdout

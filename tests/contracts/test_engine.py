@@ -1,0 +1,96 @@
+"""The engine: reasons it cannot run, the shape of its event stream, masking and de-duplication."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from contracts import engine
+from contracts.config import CheckConfig
+from contracts.engine import _Results
+from contracts.errors import InvalidSpec, TargetUnreachable, UsageError
+from contracts.events import Failure, FailureFound, RunFinished, RunStarted, SuiteFinished, SuiteStarted
+
+from .conftest import RunChecks
+from .helpers import TOKEN_A, TOKEN_B
+from .mutants import AuthNotEnforced
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run(**options: object) -> list[object]:
+    return list(engine.run(CheckConfig.from_options(checks="auth", seed=1, environ={}, **options)))  # type: ignore[arg-type]
+
+
+def test_an_unreachable_target_is_a_reason_not_to_run() -> None:
+    with pytest.raises(TargetUnreachable, match=r"^cannot reach http://127.0.0.1:\d+: ConnectError"):
+        _run(base_url=f"http://127.0.0.1:{_closed_port()}", token=TOKEN_A)
+
+
+def test_a_refused_key_is_a_reason_not_to_run_and_is_never_shown(serve: Callable[..., str]) -> None:
+    base_url = serve()
+    with pytest.raises(
+        TargetUnreachable, match=r"refused --token \(401 on GET /sip-trunks\); check the API key"
+    ):
+        _run(base_url=base_url, token="tok-nobody-knows")
+    with pytest.raises(TargetUnreachable, match="refused --second-token"):
+        _run(base_url=base_url, token=TOKEN_A, second_token="tok-nobody-knows")
+
+
+def test_a_spec_that_cannot_be_read_is_a_reason_not_to_run(tmp_path: Path, serve: Callable[..., str]) -> None:
+    broken = tmp_path / "spec.yaml"
+    broken.write_text("openapi: [", encoding="utf-8")
+    config = CheckConfig.from_options(base_url=serve(), token=TOKEN_A, environ={}).replace(spec_path=broken)
+    with pytest.raises(InvalidSpec, match="cannot read the spec"):
+        list(engine.run(config))
+
+
+def test_the_engine_needs_a_url_and_a_key() -> None:
+    with pytest.raises(UsageError, match="needs a base URL and a token"):
+        list(engine.run(CheckConfig()))
+
+
+def test_the_stream_starts_and_ends_once_and_brackets_each_suite(
+    serve: Callable[..., str], run_checks: RunChecks
+) -> None:
+    finished, events = run_checks(serve(), "auth_required,isolation_get")
+    assert isinstance(events[0], RunStarted)
+    assert events[-1] is finished
+    suites = [(type(e).__name__, e.suite) for e in events if isinstance(e, SuiteStarted | SuiteFinished)]
+    assert suites == [
+        ("SuiteStarted", "auth"),
+        ("SuiteFinished", "auth"),
+        ("SuiteStarted", "isolation"),
+        ("SuiteFinished", "isolation"),
+    ]
+    assert [result.name for result in finished.results] == ["auth_required", "isolation_get"]
+
+
+def test_no_event_ever_holds_an_api_key(serve: Callable[..., str], run_checks: RunChecks) -> None:
+    finished, events = run_checks(serve(lambda app: AuthNotEnforced(app, token=TOKEN_A)), "auth,stateless")
+    assert finished.failures
+    text = repr(events)
+    assert TOKEN_A not in text and TOKEN_B not in text
+    assert '"Authorization: Bearer $TOKEN"' in text
+
+
+def test_a_failure_is_shown_once_however_often_it_happens() -> None:
+    config = CheckConfig.from_options(checks="auth_required", environ={})
+    results = _Results(config)
+    failure = FailureFound(
+        Failure(check="auth_required", operation="GET /x", message="expected 401, got 200")
+    )
+    assert results.add(failure) is True
+    assert results.add(failure) is False
+    (result,) = results.finish()
+    assert (result.name, result.status, result.failed) == ("auth_required", "failed", 1)
+    assert isinstance(
+        RunFinished(results=(result,), failures=(failure.failure,), elapsed=0, seed=0).exit_code, int
+    )
