@@ -7,9 +7,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sip_trunks_openapi import load_spec
+from sip_trunks_openapi import load_spec, load_yaml
 
 __all__ = ["ADMIN_BASE_PATH", "ADMIN_SPEC_PATH", "admin_spec", "state_schema"]
 
@@ -19,8 +17,7 @@ ADMIN_SPEC_PATH = Path(__file__).resolve().with_name("admin.yaml")
 
 @functools.cache
 def _admin_spec() -> dict[str, Any]:
-    with ADMIN_SPEC_PATH.open(encoding="utf-8") as handle:
-        spec: dict[str, Any] = yaml.safe_load(handle)
+    spec: dict[str, Any] = load_yaml(ADMIN_SPEC_PATH)
     product_schemas = load_spec()["components"]["schemas"]
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in product_schemas.items():
