@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -152,30 +151,10 @@ def test_the_plugin_is_the_installed_wheel():
 '''
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the wheel offline from a copy of the sources (as tests/openapi/test_packaging.py does)."""
-    source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    for package in ("openapi", "mockserver", "contracts"):
-        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
-    out = tmp_path_factory.mktemp("dist")
-    pip_wheel = [
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--quiet",
-        "--no-deps",
-        "--no-build-isolation",
-        "--no-index",
-    ]
-    subprocess.run(
-        [*pip_wheel, "--wheel-dir", str(out), str(source)], check=True, capture_output=True, timeout=120
-    )
-    (built,) = out.glob("sip_trunks_kit-*.whl")
-    return built
+@pytest.fixture
+def wheel(built_wheel: Path) -> Path:
+    """The project's wheel (built once per session by tests/conftest.py)."""
+    return built_wheel
 
 
 def test_the_plugin_works_in_a_project_that_only_installs_the_wheel(wheel: Path, tmp_path: Path) -> None:
