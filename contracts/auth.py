@@ -64,6 +64,8 @@ def run(ctx: RunContext) -> Iterator[Event]:
         path = re.sub(r"\{[^}]+\}", some_id, template)
         body = _valid_body(ctx, method, template)
         for credentials in credentials_to_try(token, unknown_key):
+            if not ctx.guard.may_send(method, credentials.authorization):
+                continue  # --read-only: no write that carries the key, even in the wrong scheme
             try:
                 exchange = ctx.target.request(
                     CHECK, method, path, json_body=body, authorization=credentials.authorization

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 
@@ -21,13 +25,13 @@ from contracts import engine
 from contracts.catalog import CHECKS, SUITES
 from contracts.config import DEFAULT_MAX_EXAMPLES, SECOND_TOKEN_ENV, TOKEN_ENV, CheckConfig
 from contracts.errors import ContractsError, TargetUnreachable, UsageError
-from contracts.events import RunFinished
+from contracts.events import CleanupFinished, Event, RunFinished
 from contracts.reporters import Reporter
 from contracts.reporters.console import ConsoleReporter
 from contracts.reporters.json_report import JsonReporter
 from contracts.reporters.junit import JUnitReporter
 
-__all__ = ["check", "embedded_tokens", "execute", "target_for"]
+__all__ = ["check", "confirm", "embedded_tokens", "execute", "target_for"]
 
 EMBEDDED_MAX_TRUNKS = 1_000_000
 
@@ -103,16 +107,89 @@ def _quiet_logs(*names: str) -> Iterator[None]:
 
 
 def execute(config: CheckConfig, reporters: Sequence[Reporter]) -> RunFinished:
-    """Run the suite, feeding every event to every reporter; return the final event."""
+    """Run the suite, feeding every event to every reporter; return the final event.
+
+    Ctrl-C while a reporter is busy is handed to the engine, so it cleans up and reports
+    it like a Ctrl-C during a request; the ``KeyboardInterrupt`` then goes on.
+    """
     finished: RunFinished | None = None
+
+    def feed(event: Event) -> None:
+        nonlocal finished
+        for reporter in reporters:
+            reporter.handle(event)
+        if isinstance(event, RunFinished):
+            finished = event
+
     with target_for(config) as resolved:
-        for event in engine.run(resolved):
-            for reporter in reporters:
-                reporter.handle(event)
-            if isinstance(event, RunFinished):
-                finished = event
+        events = engine.run(resolved)
+        for event in events:
+            try:
+                feed(event)
+            except KeyboardInterrupt:
+                for late in _thrown(events):
+                    feed(late)
+                raise
     assert finished is not None, "the engine always ends with RunFinished"
     return finished
+
+
+def _thrown(events: Iterator[Event]) -> Iterator[Event]:
+    """The events the engine still yields after a ``KeyboardInterrupt`` thrown into it (its cleanup)."""
+    try:
+        event = events.throw(KeyboardInterrupt())  # type: ignore[attr-defined]
+        while True:
+            yield event
+            event = next(events)
+    except (KeyboardInterrupt, StopIteration):
+        return
+
+
+def sweep(config: CheckConfig, reporters: Sequence[Reporter]) -> CleanupFinished:
+    """``--cleanup RUN_ID``: delete that run's leftovers; report the final line."""
+    with target_for(config) as resolved:
+        cleaned = engine.sweep(resolved)
+    for reporter in reporters:
+        reporter.handle(cleaned)
+    return cleaned
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: the run stops and cleans up as it does for Ctrl-C."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the run goes, SIGTERM raises ``Terminated`` in the main thread, like SIGINT does."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def confirm(config: CheckConfig, *, yes: bool) -> None:
+    """A run that changes data on another machine needs ``--yes`` or a ``y`` typed at the prompt."""
+    if not config.needs_confirmation or yes:
+        return
+    assert config.base_url is not None
+    host = urlsplit(config.base_url).hostname
+    what = f"delete the leftovers of run {config.cleanup}" if config.cleanup else "create, change and delete"
+    click.echo(f"target host: {host}", err=True)
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"{host} is not this machine and the run will {what} trunks there; "
+            "add --yes to confirm (or --read-only)"
+        )
+    if not click.confirm(f"The run will {what} trunks on {host} (its own only). Go on?", err=True):
+        raise UsageError("not confirmed; nothing was sent")
 
 
 def _list_checks() -> str:
@@ -164,6 +241,24 @@ def _list_checks() -> str:
     metavar="FILE.json",
     help="Write a JSON report.",
 )
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Send no request with a side effect (only GETs and unauthenticated ones).",
+)
+@click.option(
+    "--no-phone-writes", is_flag=True, help="Never change a phone number (skips the checks that link them)."
+)
+@click.option("--rate-limit", metavar="N/s", help="Send at most N requests per second (10/s, 600/min).")
+@click.option("--max-requests", type=int, metavar="N", help="Stop after N requests, then clean up.")
+@click.option("--time-budget", metavar="DURATION", help="Stop after this long (90s, 5m), then clean up.")
+@click.option(
+    "--cleanup",
+    "cleanup",
+    metavar="RUN_ID",
+    help="Delete the trunks an earlier run left behind (named sip-trunks-check-RUN_ID-...), then exit.",
+)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before changing data on a non-loopback host.")
 @click.option("--list-checks", is_flag=True, help="List the checks and what they verify, then exit.")
 @click.option("-v", "--verbose", is_flag=True, help="Show progress for every operation.")
 def check(
@@ -175,6 +270,13 @@ def check(
     checks: str | None,
     junit_xml: Path | None,
     report: Path | None,
+    read_only: bool,
+    no_phone_writes: bool,
+    rate_limit: str | None,
+    max_requests: int | None,
+    time_budget: str | None,
+    cleanup: str | None,
+    yes: bool,
     list_checks: bool,
     verbose: bool,
 ) -> None:
@@ -183,6 +285,10 @@ def check(
     \b
       sip-trunks check                                   check the embedded mock
       sip-trunks check --base-url URL --token KEY        check a deployment
+      sip-trunks check --base-url URL --cleanup RUN_ID   delete what an earlier run left
+
+    The run deletes every trunk it created and puts back every phone number it changed,
+    also on failure, Ctrl-C or SIGTERM; its last line says what was cleaned up.
     """
     if list_checks:
         click.echo(_list_checks())
@@ -197,15 +303,28 @@ def check(
             checks=checks,
             junit_xml=junit_xml,
             report=report,
+            read_only=read_only,
+            no_phone_writes=no_phone_writes,
+            rate_limit=rate_limit,
+            max_requests=max_requests,
+            time_budget=time_budget,
+            cleanup=cleanup,
         )
+        confirm(config, yes=yes)
         reporters: list[Reporter] = [ConsoleReporter(out=sys.stdout, err=sys.stderr, verbose=verbose)]
-        if config.junit_xml is not None:
-            reporters.append(JUnitReporter(config.junit_xml))
-        if config.report is not None:
-            reporters.append(JsonReporter(config.report))
-        finished = execute(config, reporters)
+        with _terminate_as_interrupt():
+            if config.cleanup is not None:
+                cleaned = sweep(config, reporters)
+                sys.exit(0 if cleaned.clean else 1)
+            if config.junit_xml is not None:
+                reporters.append(JUnitReporter(config.junit_xml))
+            if config.report is not None:
+                reporters.append(JsonReporter(config.report))
+            finished = execute(config, reporters)
     except ContractsError as exc:
         _fail(exc)
+    except Terminated:
+        _fail(ContractsError("terminated (SIGTERM)"))
     except KeyboardInterrupt:
         _fail(ContractsError("interrupted"))
     sys.exit(finished.exit_code)

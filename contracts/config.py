@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from contracts.catalog import CHECK_NAMES, SUITES, by_name
 from contracts.errors import UsageError
+from contracts.ledger import valid_run_id
+from contracts.safety import is_loopback, parse_duration, parse_rate
 from sip_trunks_openapi import SPEC_PATH
 
 __all__ = [
@@ -50,6 +52,16 @@ class CheckConfig:
     request_timeout: float = 10.0
     # True when the target is the embedded mock started by the composition root.
     embedded: bool = False
+    # Safety (see contracts.safety): no side effects at all; no phone-number writes.
+    read_only: bool = False
+    phone_writes: bool = True
+    rate_limit: float | None = None  # requests per second, over every request of the run
+    max_requests: int | None = None
+    time_budget: float | None = None  # seconds
+    # The run's id (its trunks are named sip-trunks-check-<run id>-...); None: a fresh one.
+    run_id: str | None = None
+    # ``--cleanup RUN_ID``: delete that run's leftovers instead of checking.
+    cleanup: str | None = None
 
     @classmethod
     def from_options(
@@ -63,6 +75,12 @@ class CheckConfig:
         checks: str | Iterable[str] | None = None,
         junit_xml: str | Path | None = None,
         report: str | Path | None = None,
+        read_only: bool = False,
+        no_phone_writes: bool = False,
+        rate_limit: str | float | None = None,
+        max_requests: int | None = None,
+        time_budget: str | float | None = None,
+        cleanup: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> CheckConfig:
         """Validate raw options (from the CLI or pytest), fill gaps from the environment.
@@ -88,6 +106,20 @@ class CheckConfig:
             seed = random.SystemRandom().randrange(MAX_SEED + 1)
         if not 0 <= seed <= MAX_SEED:
             raise UsageError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
+        if isinstance(rate_limit, str):
+            rate_limit = parse_rate(rate_limit)
+        if rate_limit is not None and rate_limit <= 0:
+            raise UsageError(f"--rate-limit must be over 0 requests per second, got {rate_limit:g}")
+        if max_requests is not None and max_requests < 1:
+            raise UsageError(f"--max-requests must be 1 or more, got {max_requests}")
+        if isinstance(time_budget, str):
+            time_budget = parse_duration(time_budget)
+        if time_budget is not None and time_budget <= 0:
+            raise UsageError(f"--time-budget must be over 0 seconds, got {time_budget:g}")
+        if cleanup is not None:
+            cleanup = valid_run_id(cleanup)
+            if read_only:
+                raise UsageError("--cleanup deletes trunks; it cannot be --read-only")
         return cls(
             base_url=base_url,
             token=token,
@@ -97,11 +129,39 @@ class CheckConfig:
             checks=_selected_checks(checks),
             junit_xml=Path(junit_xml) if junit_xml is not None else None,
             report=Path(report) if report is not None else None,
+            read_only=read_only,
+            phone_writes=not no_phone_writes,
+            rate_limit=float(rate_limit) if rate_limit is not None else None,
+            max_requests=max_requests,
+            time_budget=float(time_budget) if time_budget is not None else None,
+            cleanup=cleanup,
         )
 
     def replace(self, **changes: object) -> CheckConfig:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether the run changes data on a host that is not this machine (``--yes`` or a prompt)."""
+        writes = not self.read_only or self.cleanup is not None
+        return writes and self.base_url is not None and not self.embedded and not is_loopback(self.base_url)
+
+    @property
+    def safety(self) -> tuple[str, ...]:
+        """The safety options in force, for the start of the run's output."""
+        options = []
+        if self.read_only:
+            options.append("read-only")
+        elif not self.phone_writes:
+            options.append("no phone-number writes")
+        if self.rate_limit is not None:
+            options.append(f"at most {self.rate_limit:g} requests/s")
+        if self.max_requests is not None:
+            options.append(f"at most {self.max_requests} requests")
+        if self.time_budget is not None:
+            options.append(f"time budget {self.time_budget:g} s")
+        return tuple(options)
 
     def selects(self, check: str) -> bool:
         """Whether the run reports ``check``."""
@@ -124,6 +184,10 @@ class CheckConfig:
             parts.append(f"--max-examples {self.max_examples}")
         if self.checks != CHECK_NAMES:
             parts.append(f"--checks {','.join(self.checks)}")
+        if self.read_only:
+            parts.append("--read-only")
+        elif not self.phone_writes:
+            parts.append("--no-phone-writes")
         return " ".join(parts)
 
 

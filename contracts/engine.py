@@ -2,14 +2,17 @@
 
 It reaches the target only over HTTP, given a base URL and a token; it never starts a
 server (the composition root, ``contracts.cli``, does that for the embedded mock). Every
-text that leaves it has the API keys masked.
+text that leaves it has the API keys masked. Every request passes the run's ``Guard``
+(``contracts.safety``); whatever ends the run (the last suite, a budget, Ctrl-C, a crash),
+the trunks it created are deleted and the phone numbers it changed put back, and a
+``CleanupFinished`` event says so.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,6 +25,7 @@ from contracts.errors import InvalidSpec, TargetUnreachable, UsageError
 from contracts.events import (
     CheckResult,
     CheckSkipped,
+    CleanupFinished,
     Event,
     Failure,
     FailureFound,
@@ -32,14 +36,22 @@ from contracts.events import (
     Tallied,
 )
 from contracts.http import Exchange, Target
+from contracts.ledger import FIRST, SECOND, Ledger, cleanup, new_run_id
+from contracts.safety import Guard
 from contracts.secrets import SecretBook, activate
 from contracts.verdicts import Tally, Violation
 
-__all__ = ["RunContext", "SuiteRunner", "run"]
+__all__ = ["RunContext", "SuiteRunner", "forbidden_checks", "guard_for", "run", "sweep"]
 
 SECRET_CHECK = "password_never_returned"
 # The name under which the first request is sent: its failure means "could not run", not a check.
 _PROBE = "probe"
+# Suites that create trunks: none of their checks can run --read-only.
+_WRITING_SUITES = ("model", "secrets", "isolation", "sequences")
+# Checks that send methods a path lacks: left out of a --read-only run.
+_UNEXPECTED_METHODS = ("unsupported_method", "allow_header_conformance")
+# Checks that need to change a phone number's link.
+_PHONE_WRITES = ("unknown_trunk_is_422", "delete_cascade", "isolation_link")
 
 
 @dataclass
@@ -52,6 +64,7 @@ class RunContext:
     other: Target | None
     book: SecretBook
     masker: Masker
+    guard: Guard
     tally: Tally = field(default_factory=Tally)
     # Requests sent by schemathesis (our own client counts its own).
     generated_requests: int = 0
@@ -111,11 +124,40 @@ def _runners() -> dict[str, SuiteRunner]:
     }
 
 
+def forbidden_checks(config: CheckConfig) -> dict[str, str]:
+    """The selected checks that the safety options leave out, with the reason."""
+    forbidden: dict[str, str] = {}
+    for name in config.checks:
+        suite = by_name(name).suite
+        if config.read_only and suite in _WRITING_SUITES:
+            forbidden[name] = "--read-only: it creates trunks or changes phone numbers"
+        elif config.read_only and name in _UNEXPECTED_METHODS:
+            forbidden[name] = "--read-only: it sends methods the paths lack"
+        elif not config.phone_writes and name in _PHONE_WRITES:
+            forbidden[name] = "--no-phone-writes: it changes a phone number's link"
+    return forbidden
+
+
+def guard_for(config: CheckConfig, ledger: Ledger) -> Guard:
+    """The run's guard, from its safety options."""
+    tokens = {token: org for token, org in ((config.token, FIRST), (config.second_token, SECOND)) if token}
+    return Guard(
+        ledger,
+        tokens,
+        read_only=config.read_only,
+        phone_writes=config.phone_writes,
+        rate=config.rate_limit,
+        max_requests=config.max_requests,
+        time_budget=config.time_budget,
+    )
+
+
 def run(config: CheckConfig) -> Iterator[Event]:
     """Check ``config.base_url`` against the spec; yield events ending with ``RunFinished``.
 
     Raises a ``ContractsError`` when the run cannot be done (the target does not answer,
-    refuses the token, or the spec cannot be loaded).
+    refuses the token, or the spec cannot be loaded). An interrupted or crashed run yields
+    ``CleanupFinished`` before the exception goes on.
     """
     if config.base_url is None or config.token is None:
         raise UsageError(
@@ -128,9 +170,20 @@ def run(config: CheckConfig) -> Iterator[Event]:
     masker = Masker.for_tokens(config.token, config.second_token)
     runners = _runners()
     results = _Results(config)
-    with activate(book), _open_targets(config) as (target, other):
+    ledger = Ledger(config.run_id or new_run_id())
+    guard = guard_for(config, ledger)
+    forbidden = forbidden_checks(config)
+    allowed = config.replace(checks=tuple(name for name in config.checks if name not in forbidden))
+    notes: list[str] = []
+    with activate(book), _open_targets(config, guard) as (target, other):
         ctx = RunContext(
-            config=config, document=document, target=target, other=other, book=book, masker=masker
+            config=allowed,
+            document=document,
+            target=target,
+            other=other,
+            book=book,
+            masker=masker,
+            guard=guard,
         )
         target.observer = ctx.observe
         _probe(target, "--token", masker)
@@ -143,22 +196,29 @@ def run(config: CheckConfig) -> Iterator[Event]:
             seed=config.seed,
             max_examples=config.max_examples,
             checks=config.checks,
+            run_id=ledger.run_id,
+            safety=config.safety,
         )
-        for suite in config.suites:
-            suite_started = time.monotonic()
-            yield SuiteStarted(suite=suite, description=SUITES[suite])
-            try:
-                for event in runners[suite](ctx):
-                    if results.add(event):
-                        yield event
-            except Violation as violation:  # raised outside any check's own handling: ends the suite
-                event = ctx.violation(violation)
-                if results.add(event):
-                    yield event
-            for event in ctx.tally.drain():
-                results.add(event)
-                yield event
-            yield SuiteFinished(suite=suite, elapsed=time.monotonic() - suite_started)
+        for name, reason in forbidden.items():
+            results.add(CheckSkipped(name, reason))
+            yield CheckSkipped(name, reason)
+        try:
+            _snapshot(ctx)
+            yield from _suites(ctx, runners, results)
+        except GeneratorExit:  # the consumer stopped listening: clean up without a word
+            _cleanup(ctx, interrupted=True)
+            raise
+        except KeyboardInterrupt:
+            if guard.stopped is None:  # Ctrl-C or SIGTERM, not the budget
+                yield _cleanup(ctx, interrupted=True)
+                raise
+        except BaseException:  # a crash: clean up, then let it be reported
+            yield _cleanup(ctx, interrupted=True)
+            raise
+        if guard.stopped is not None:
+            notes.append(f"stopped early: {guard.stopped}; the results cover the requests sent until then")
+        cleaned = _cleanup(ctx)
+        yield cleaned
         requests = ctx.generated_requests + target.count + (other.count if other is not None else 0)
     yield RunFinished(
         results=results.finish(),
@@ -166,19 +226,82 @@ def run(config: CheckConfig) -> Iterator[Event]:
         elapsed=time.monotonic() - started,
         seed=config.seed,
         requests=requests,
+        notes=tuple(notes),
+        cleanup=cleaned,
     )
 
 
+def _suites(ctx: RunContext, runners: dict[str, SuiteRunner], results: _Results) -> Iterator[Event]:
+    """Run each selected suite; a spent budget ends the current one and skips the rest."""
+    for suite in ctx.config.suites:
+        suite_started = time.monotonic()
+        yield SuiteStarted(suite=suite, description=SUITES[suite])
+        try:
+            for event in runners[suite](ctx):
+                if results.add(event):
+                    yield event
+        except Violation as violation:  # raised outside any check's own handling: ends the suite
+            event = ctx.violation(violation)
+            if results.add(event):
+                yield event
+        except KeyboardInterrupt:
+            if ctx.guard.stopped is None:
+                raise
+        for event in ctx.tally.drain():
+            results.add(event)
+            yield event
+        yield SuiteFinished(suite=suite, elapsed=time.monotonic() - suite_started)
+        if ctx.guard.stopped is not None:
+            return
+
+
+def _snapshot(ctx: RunContext) -> None:
+    """Phone numbers as they are before the run, to put back what it changes (trunks: the probe)."""
+    if ctx.config.read_only:
+        return
+    for target in (ctx.target, ctx.other):
+        if target is not None:
+            # A failure here shows again in the checks' own requests.
+            with suppress(Violation):
+                target.request(_PROBE, "GET", "/phone-numbers")
+
+
+def _cleanup(ctx: RunContext, *, interrupted: bool = False) -> CleanupFinished:
+    """Delete what the run created and put back what it changed, as the organization that did it."""
+    ctx.guard.cleaning = True
+    targets = {FIRST: ctx.target}
+    if ctx.other is not None:
+        targets[SECOND] = ctx.other
+    for target in targets.values():
+        target.observer = None  # clean-up answers are not checked
+    return cleanup(ctx.guard.ledger, targets, interrupted=interrupted)
+
+
+def sweep(config: CheckConfig) -> CleanupFinished:
+    """``--cleanup RUN_ID``: delete the trunks named with that run's prefix, in each organization."""
+    assert config.base_url is not None and config.token is not None and config.cleanup is not None
+    ledger = Ledger(config.cleanup)
+    guard = guard_for(config.replace(max_requests=None, time_budget=None), ledger)
+    guard.cleaning = True
+    masker = Masker.for_tokens(config.token, config.second_token)
+    with _open_targets(config, guard) as (target, other):
+        _probe(target, "--token", masker)
+        targets = {FIRST: target} if other is None else {FIRST: target, SECOND: other}
+        return cleanup(ledger, targets, sweep=True)
+
+
 @contextmanager
-def _open_targets(config: CheckConfig) -> Iterator[tuple[Target, Target | None]]:
+def _open_targets(config: CheckConfig, guard: Guard) -> Iterator[tuple[Target, Target | None]]:
     """The target as the first organization, and as the second one if there is a key for it."""
     assert config.base_url is not None
     with ExitStack() as stack:
-        first = stack.enter_context(Target(config.base_url, config.token, timeout=config.request_timeout))
+        first = stack.enter_context(
+            Target(config.base_url, config.token, timeout=config.request_timeout, guard=guard)
+        )
         second = None
         if config.second_token:
             second = stack.enter_context(
-                Target(config.base_url, config.second_token, timeout=config.request_timeout)
+                Target(config.base_url, config.second_token, timeout=config.request_timeout, guard=guard)
             )
         yield first, second
 

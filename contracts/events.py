@@ -9,6 +9,7 @@ from contracts.errors import EXIT_CONFORMANT, ViolationsFound
 __all__ = [
     "CheckResult",
     "CheckSkipped",
+    "CleanupFinished",
     "Event",
     "Failure",
     "FailureFound",
@@ -69,6 +70,9 @@ class RunStarted:
     seed: int
     max_examples: int
     checks: tuple[str, ...]
+    run_id: str = ""
+    # The safety options in force, e.g. ("read-only", "rate limit 10/s").
+    safety: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,36 @@ class SuiteFinished:
 
 
 @dataclass(frozen=True)
+class CleanupFinished:
+    """What the run deleted and put back at its end, and what it could not (with ids)."""
+
+    run_id: str
+    deleted: tuple[str, ...] = ()  # trunk ids
+    restored: tuple[str, ...] = ()  # phone number ids whose link was put back
+    left: tuple[str, ...] = ()  # "trunk <id> (why)", "phone number <id> (why)"
+    interrupted: bool = False
+    # True for ``--cleanup RUN_ID``, which finds trunks by name prefix.
+    sweep: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return not self.left
+
+    @property
+    def line(self) -> str:
+        """The run's final line, e.g. ``cleanup of run 3f9a1c2e: deleted 12 trunks, ...``."""
+        trunks = "trunk" if len(self.deleted) == 1 else "trunks"
+        links = "link" if len(self.restored) == 1 else "links"
+        done = f"deleted {len(self.deleted)} {trunks}, restored {len(self.restored)} phone-number {links}"
+        if not self.left:
+            return f"cleanup of run {self.run_id}: {done}; nothing left behind"
+        return (
+            f"cleanup of run {self.run_id}: {done}; NOT cleaned up: {'; '.join(self.left)}"
+            f" (retry with: sip-trunks check --cleanup {self.run_id})"
+        )
+
+
+@dataclass(frozen=True)
 class RunFinished:
     results: tuple[CheckResult, ...]
     failures: tuple[Failure, ...]
@@ -121,6 +155,7 @@ class RunFinished:
     seed: int
     requests: int = 0
     notes: tuple[str, ...] = field(default=())
+    cleanup: CleanupFinished | None = None
 
     @property
     def exit_code(self) -> int:
@@ -129,5 +164,13 @@ class RunFinished:
 
 
 Event = (
-    RunStarted | SuiteStarted | Progress | Tallied | CheckSkipped | FailureFound | SuiteFinished | RunFinished
+    RunStarted
+    | SuiteStarted
+    | Progress
+    | Tallied
+    | CheckSkipped
+    | FailureFound
+    | SuiteFinished
+    | CleanupFinished
+    | RunFinished
 )

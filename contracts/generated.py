@@ -26,6 +26,7 @@ from contracts.catalog import checks_of
 from contracts.curl import Masker, render
 from contracts.errors import ContractsError, InvalidSpec
 from contracts.events import Event, Failure, Progress
+from contracts.guarded import guard_schema
 from contracts.verdicts import Tally
 
 if TYPE_CHECKING:
@@ -72,9 +73,11 @@ def schemathesis_config(ctx: RunContext, *, stateful: bool) -> schemathesis.Conf
     operations = [
         {
             "include-operation-id": operation["operationId"],
+            # --read-only / --no-phone-writes: operations the run must not send are left out.
+            "enabled": ctx.guard.sends_operation(method, path),
             "checks": {"positive_data_acceptance": {"expected-statuses": positive_statuses(operation)}},
         }
-        for path_item in ctx.document["paths"].values()
+        for path, path_item in ctx.document["paths"].items()
         for method, operation in path_item.items()
         if isinstance(operation, dict) and "operationId" in operation
     ]
@@ -90,7 +93,10 @@ def schemathesis_config(ctx: RunContext, *, stateful: bool) -> schemathesis.Conf
             "operations": operations,
             "phases": {
                 "examples": {"enabled": not stateful},
-                "coverage": {"enabled": not stateful},
+                "coverage": {
+                    "enabled": not stateful,
+                    **({"unexpected-methods": []} if config.read_only else {}),
+                },
                 "fuzzing": {"enabled": not stateful},
                 "stateful": {
                     "enabled": stateful,
@@ -106,9 +112,10 @@ def schemathesis_config(ctx: RunContext, *, stateful: bool) -> schemathesis.Conf
 def load_schema(ctx: RunContext, *, stateful: bool) -> OpenApiSchema:
     config = schemathesis_config(ctx, stateful=stateful)
     try:
-        return schemathesis.openapi.from_path(ctx.config.spec_path, config=config)
+        schema = schemathesis.openapi.from_path(ctx.config.spec_path, config=config)
     except Exception as exc:  # any reason the spec cannot be loaded ends the run
         raise InvalidSpec(f"{ctx.config.spec_path} cannot be loaded by schemathesis: {exc}") from exc
+    return guard_schema(schema, ctx.guard)  # every generated request passes the run's guard
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any, Final
 import httpx
 
 from contracts.curl import Masker, render
+from contracts.safety import MAX_RATE_LIMIT_RETRIES, Guard, Refused
 from contracts.verdicts import Violation
 
 __all__ = ["DEFAULT_AUTH", "Exchange", "Observer", "Target"]
@@ -95,11 +96,14 @@ class Target:
         timeout: float = 10.0,
         observer: Observer | None = None,
         transport: httpx.BaseTransport | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         # Called with every exchange; the engine sets it once it has a run context.
         self.observer = observer
+        # The run's safety policy: pace, budget, what may be sent, the ledger. None: no limits.
+        self.guard = guard
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
         self.count = 0
         self._recent: deque[Exchange] = deque(maxlen=RECENT)
@@ -118,6 +122,8 @@ class Target:
         """Send one request: ``json_body`` (unless None) as JSON, or ``content`` as is.
 
         ``authorization`` None sends no Authorization header; a string sends that value.
+        With a guard, a ``429`` is waited out and retried; a request the run's safety
+        options forbid raises ``Refused`` and is not sent.
         """
         headers: dict[str, str] = {}
         if isinstance(authorization, _DefaultAuth):
@@ -125,6 +131,20 @@ class Target:
                 headers["Authorization"] = f"Bearer {self._token}"
         elif authorization is not None:
             headers["Authorization"] = authorization
+        guard = self.guard
+        sent_auth = headers.get("Authorization")
+        if guard is not None:
+            refusal = guard.refusal(method, path, sent_auth)
+            if refusal is not None:
+                raise Refused(f"refused to send {refusal}")
+            guard.before_write(method, path, sent_auth)
+            # The run's trunks carry its prefix, for --cleanup.
+            if method.upper() == "POST" and path == "/sip-trunks" and isinstance(json_body, dict):
+                json_body = (
+                    {**json_body, "name": guard.ledger.name(json_body.get("name"))}
+                    if "name" in json_body
+                    else json_body
+                )
         if json_body is not None:
             content = json.dumps(json_body).encode("utf-8")
             content_type = content_type or "application/json"
@@ -132,12 +152,22 @@ class Target:
             headers["Content-Type"] = content_type
         url = f"{self.base_url}{path}"
         self.count += 1
-        try:
-            response = self._client.request(method, path, headers=headers, content=content)
-        except httpx.TransportError as exc:
-            sent = Exchange(method, url, path, tuple(headers.items()), content, status=0)
-            self._recent.append(sent)
-            raise Violation.expected(check, "an HTTP answer", f"{type(exc).__name__}: {exc}", sent) from exc
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            if guard is not None:
+                guard.admit()
+            try:
+                response = self._client.request(method, path, headers=headers, content=content)
+            except httpx.TransportError as exc:
+                sent = Exchange(method, url, path, tuple(headers.items()), content, status=0)
+                self._recent.append(sent)
+                raise Violation.expected(
+                    check, "an HTTP answer", f"{type(exc).__name__}: {exc}", sent
+                ) from exc
+            if guard is None or response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
+                break
+            guard.wait_out(response.headers.get("retry-after"))
+        if guard is not None:
+            guard.observe(method, path, sent_auth, response.status_code, response.content)
         exchange = Exchange(
             method=method,
             url=url,

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from contracts.events import (
     CheckResult,
+    CleanupFinished,
     Event,
     Failure,
     Progress,
@@ -50,7 +51,8 @@ def render_summary(finished: RunFinished) -> str:
     for result in finished.results:
         counts[result.status] += 1
     verdict = "CONFORMANT" if finished.exit_code == 0 else "NOT CONFORMANT"
-    return (
+    notes = "".join(f"note: {note}\n" for note in finished.notes)
+    return notes + (
         f"{verdict}: {len(finished.results)} checks, {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped · {finished.requests} requests"
         f" in {finished.elapsed:.1f} s · seed {finished.seed}"
@@ -58,7 +60,11 @@ def render_summary(finished: RunFinished) -> str:
 
 
 class ConsoleReporter:
-    """Human output. ``err`` gets progress (it may be a terminal), ``out`` gets the results."""
+    """Human output. ``err`` gets progress (it may be a terminal), ``out`` gets the results.
+
+    The last line on ``out`` is always the cleanup's: after the summary, or alone when the
+    run was interrupted.
+    """
 
     def __init__(self, out: TextIO, err: TextIO, *, verbose: bool = False) -> None:
         self.out = out
@@ -73,7 +79,9 @@ class ConsoleReporter:
         if isinstance(event, RunStarted):
             where = f"{event.target} (embedded mock)" if event.embedded else event.target
             budget = f"{event.max_examples} examples per operation"
-            self._progress(f"sip-trunks check → {where} · seed {event.seed} · {budget}")
+            extras = "".join(f" · {option}" for option in event.safety)
+            run = f" · run {event.run_id}" if event.run_id else ""
+            self._progress(f"sip-trunks check → {where} · seed {event.seed} · {budget}{run}{extras}")
         elif isinstance(event, SuiteStarted):
             self._progress(f"[{event.suite}] {event.description}")
         elif isinstance(event, Progress):
@@ -84,6 +92,12 @@ class ConsoleReporter:
                 self._progress(line, transient=True)
         elif isinstance(event, SuiteFinished):
             self._progress(f"[{event.suite}] done in {event.elapsed:.1f} s")
+        elif isinstance(event, CleanupFinished):
+            if event.interrupted or event.sweep:  # no summary follows
+                self._clear()
+                print(event.line, file=self.out, flush=True)
+            else:
+                self._progress("cleanup done")
         elif isinstance(event, RunFinished):
             self._finish(event)
 
@@ -96,10 +110,13 @@ class ConsoleReporter:
         self.err.flush()
         self._pending = transient
 
-    def _finish(self, finished: RunFinished) -> None:
+    def _clear(self) -> None:
         if self._pending:
             self.err.write("\r\033[K")
             self._pending = False
+
+    def _finish(self, finished: RunFinished) -> None:
+        self._clear()
         print(file=self.out)
         print(render_table(finished.results), file=self.out)
         if finished.failures:
@@ -109,4 +126,6 @@ class ConsoleReporter:
                 print(file=self.out)
         else:
             print(file=self.out)
-        print(render_summary(finished), file=self.out, flush=True)
+        print(render_summary(finished), file=self.out, flush=finished.cleanup is None)
+        if finished.cleanup is not None:
+            print(finished.cleanup.line, file=self.out, flush=True)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from contracts.events import Event, RunFinished, RunStarted
+from contracts.events import CleanupFinished, Event, RunFinished, RunStarted
 
 __all__ = ["JsonReporter", "as_dict"]
 
@@ -25,9 +25,19 @@ def as_dict(started: RunStarted | None, finished: RunFinished) -> dict[str, Any]
         "exit_code": finished.exit_code,
         "elapsed_seconds": round(finished.elapsed, 3),
         "requests": finished.requests,
+        "run_id": started.run_id if started else None,
+        "safety": list(started.safety) if started else [],
+        "notes": list(finished.notes),
+        "cleanup": _cleanup(finished.cleanup),
         "checks": [{**asdict(result), "status": result.status} for result in finished.results],
         "failures": [{**asdict(failure), "title": failure.title} for failure in finished.failures],
     }
+
+
+def _cleanup(cleanup: CleanupFinished | None) -> dict[str, Any] | None:
+    if cleanup is None:
+        return None
+    return {**asdict(cleanup), "clean": cleanup.clean, "line": cleanup.line}
 
 
 class JsonReporter:

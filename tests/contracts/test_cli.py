@@ -42,7 +42,7 @@ def test_options_become_the_config(captured: list[CheckConfig], tmp_path: Path) 
     code, _, _ = invoke(
         "--base-url", "https://api.example.com/", "--token", "k1", "--second-token", "k2",
         "--max-examples", "7", "--seed", "3", "--checks", "auth,isolation_get",
-        "--junit-xml", str(tmp_path / "j.xml"), "--report", str(tmp_path / "r.json"),
+        "--junit-xml", str(tmp_path / "j.xml"), "--report", str(tmp_path / "r.json"), "--yes",
     )  # fmt: skip
     assert code == 0
     (config,) = captured
@@ -60,7 +60,7 @@ def test_options_become_the_config(captured: list[CheckConfig], tmp_path: Path) 
 
 def test_keys_come_from_the_environment(captured: list[CheckConfig]) -> None:
     env = {"SIP_TRUNKS_TOKEN": "k-env", "SIP_TRUNKS_SECOND_TOKEN": "k-env-2"}
-    assert invoke("--base-url", "http://api", env=env)[0] == 0
+    assert invoke("--base-url", "http://api", "--yes", env=env)[0] == 0
     assert (captured[0].token, captured[0].second_token) == ("k-env", "k-env-2")
 
 
@@ -118,7 +118,9 @@ def test_violations_are_exit_1_and_the_key_is_never_printed(serve: Callable[...,
 def test_a_conformant_target_is_exit_0(serve: Callable[..., str]) -> None:
     code, out, _ = invoke("--base-url", serve(), "--token", TOKEN_A, "--checks", "auth", "--seed", "1")
     assert code == 0
-    assert out.rstrip().splitlines()[-1].startswith("CONFORMANT: 1 checks, 1 passed, 0 failed, 0 skipped")
+    *_, summary, cleaned = out.rstrip().splitlines()
+    assert summary.startswith("CONFORMANT: 1 checks, 1 passed, 0 failed, 0 skipped")
+    assert cleaned.startswith("cleanup of run ") and cleaned.endswith("nothing left behind")
 
 
 def test_help_and_the_list_of_checks_work_from_the_root_command() -> None:

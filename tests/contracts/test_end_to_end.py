@@ -36,7 +36,9 @@ def test_a_default_run_against_the_embedded_mock_passes_every_check_within_a_min
     )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.rstrip().splitlines()[-1].startswith(f"CONFORMANT: {len(CHECK_NAMES)} checks,")
+    *_, summary, cleaned = done.stdout.rstrip().splitlines()
+    assert summary.startswith(f"CONFORMANT: {len(CHECK_NAMES)} checks,")
+    assert cleaned.startswith("cleanup of run ") and cleaned.endswith("; nothing left behind")
     assert "(embedded mock)" in done.stderr
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None

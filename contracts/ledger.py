@@ -1,0 +1,227 @@
+"""The ledger of a run: what it created and changed, so that it deletes and restores exactly that.
+
+Every trunk the run creates is recorded with its organization; its name starts with the
+run's prefix ``sip-trunks-check-<run id>-``, so ``sip-trunks check --cleanup RUN_ID`` can find
+leftovers of a run that could not clean up. Trunks seen in lists that are not the run's are
+foreign: the run never writes to them. Phone numbers are recorded with their
+``transfer_trunk_id`` before the run first changed them, and put back at the end.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from contracts.errors import UsageError
+from contracts.events import CleanupFinished
+
+if TYPE_CHECKING:
+    from contracts.http import Exchange, Target
+
+__all__ = [
+    "FIRST",
+    "NAME_PREFIX",
+    "SECOND",
+    "Ledger",
+    "cleanup",
+    "new_run_id",
+    "valid_run_id",
+]
+
+FIRST, SECOND = "first", "second"
+NAME_PREFIX = "sip-trunks-check-"
+MAX_NAME_LENGTH = 255  # the spec's maxLength for a trunk name
+_RUN_ID = re.compile(r"^[0-9a-z]{4,32}$")
+# Attempts per clean-up request: 5xx and dropped connections are retried after a short pause.
+CLEANUP_ATTEMPTS = 3
+CLEANUP_PAUSE = 0.2
+
+
+def new_run_id() -> str:
+    """A fresh run id: 8 hex digits."""
+    return secrets.token_hex(4)
+
+
+def valid_run_id(value: str) -> str:
+    """``value`` if it can be a run id (4-32 lowercase letters and digits), else ``UsageError``."""
+    if not _RUN_ID.match(value):
+        raise UsageError(
+            f"a run id is 4 to 32 lowercase letters and digits, as printed by the run, got {value!r}"
+        )
+    return value
+
+
+@dataclass
+class Ledger:
+    """What one run created (trunks, by organization) and changed (phone-number links)."""
+
+    run_id: str
+    # trunk id -> (organization, name), in creation order.
+    trunks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    foreign: set[str] = field(default_factory=set)
+    # (organization, phone id) -> transfer_trunk_id when first seen, and before the run changed it.
+    phones_seen: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    phones_changed: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def prefix(self) -> str:
+        """The start of every trunk name the run gives: ``sip-trunks-check-<run id>-``."""
+        return f"{NAME_PREFIX}{self.run_id}-"
+
+    def name(self, name: Any) -> Any:
+        """``name`` with the run's prefix, cut to 255 characters; anything not a valid name as it is.
+
+        A name the spec refuses (empty, too long, not a string) stays as it was, so a
+        request meant to be refused still is.
+        """
+        if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME_LENGTH or name.startswith(self.prefix):
+            return name
+        return (self.prefix + name)[:MAX_NAME_LENGTH]
+
+    def created(self, org: str, trunk_id: str, name: str = "") -> None:
+        with self._lock:
+            self.trunks.setdefault(trunk_id, (org, name))
+            self.foreign.discard(trunk_id)
+
+    def listed(self, org: str, items: Iterable[Mapping[str, Any]]) -> None:
+        """Trunks in a list answer: the run's own by name prefix, every other one foreign."""
+        for item in items:
+            trunk_id, name = item.get("id"), item.get("name")
+            if not isinstance(trunk_id, str) or trunk_id in self.trunks:
+                continue
+            if isinstance(name, str) and name.startswith(self.prefix):
+                self.created(org, trunk_id, name)
+            else:
+                with self._lock:
+                    self.foreign.add(trunk_id)
+
+    def is_foreign(self, trunk_id: str) -> bool:
+        """Whether ``trunk_id`` was listed and is not the run's."""
+        return trunk_id in self.foreign and trunk_id not in self.trunks
+
+    def phones(self, org: str, items: Iterable[Mapping[str, Any]]) -> None:
+        """Phone numbers as first seen (before the run changes any)."""
+        with self._lock:
+            for item in items:
+                phone_id = item.get("id")
+                if isinstance(phone_id, str):
+                    self.phones_seen.setdefault((org, phone_id), item.get("transfer_trunk_id"))
+
+    def is_phone(self, phone_id: str) -> bool:
+        """Whether ``phone_id`` is a phone number the run has seen listed."""
+        return any(seen == phone_id for _, seen in self.phones_seen)
+
+    def phone_written(self, org: str, phone_id: str) -> None:
+        """The run is about to change this phone number: remember its link as first seen."""
+        key = (org, phone_id)
+        with self._lock:
+            if key in self.phones_seen and key not in self.phones_changed:
+                self.phones_changed[key] = self.phones_seen[key]
+
+
+@dataclass
+class _Outcome:
+    deleted: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+
+def cleanup(
+    ledger: Ledger, targets: Mapping[str, Target], *, interrupted: bool = False, sweep: bool = False
+) -> CleanupFinished:
+    """Put back the phone numbers the run changed, then delete every trunk it created.
+
+    Best effort, request by request: what cannot be done is reported with its id and the
+    answer that stopped it. A second Ctrl-C stops it; what is left is reported.
+    """
+    outcome = _Outcome()
+    pending = [f"trunk {trunk_id}" for trunk_id in ledger.trunks]
+    try:
+        for org, target in targets.items():
+            _restore_phones(ledger, org, target, outcome)
+        for org, target in targets.items():
+            _delete_trunks(ledger, org, target, outcome)
+        pending = []
+    except KeyboardInterrupt:
+        done = {f"trunk {trunk_id}" for trunk_id in outcome.deleted}
+        outcome.left += [f"{item} (cleanup interrupted)" for item in pending if item not in done]
+    return CleanupFinished(
+        run_id=ledger.run_id,
+        deleted=tuple(outcome.deleted),
+        restored=tuple(outcome.restored),
+        left=tuple(dict.fromkeys(outcome.left)),
+        interrupted=interrupted,
+        sweep=sweep,
+    )
+
+
+def _send(target: Target, method: str, path: str, body: object | None = None) -> Exchange | str:
+    """One clean-up request, retried on 5xx or no answer; the exchange, or why it got none."""
+    from contracts.verdicts import Violation
+
+    reason = "no answer"
+    for attempt in range(CLEANUP_ATTEMPTS):
+        if attempt:
+            time.sleep(CLEANUP_PAUSE * attempt)
+        try:
+            exchange = target.request("cleanup", method, path, json_body=body)
+        except Violation as exc:
+            reason = exc.message.removeprefix("expected an HTTP answer, got ")
+            continue
+        if exchange.status < 500:
+            return exchange
+        reason = f"{method} answered {exchange.status}"
+    return reason
+
+
+def _listed(target: Target, path: str, key: str) -> list[dict[str, Any]] | None:
+    answer = _send(target, "GET", path)
+    if isinstance(answer, str) or answer.status != 200:
+        return None
+    try:
+        items = answer.json().get(key)
+    except (ValueError, AttributeError):
+        return None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else None
+
+
+def _restore_phones(ledger: Ledger, org: str, target: Target, outcome: _Outcome) -> None:
+    changed = {phone: before for (owner, phone), before in ledger.phones_changed.items() if owner == org}
+    if not changed:
+        return
+    listed = _listed(target, "/phone-numbers", "phone_numbers")
+    current = {item.get("id"): item.get("transfer_trunk_id") for item in listed or []}
+    for phone_id, before in changed.items():
+        if listed is not None and phone_id in current and current[phone_id] == before:
+            continue
+        answer = _send(target, "PATCH", f"/phone-numbers/{phone_id}", {"transfer_trunk_id": before})
+        if isinstance(answer, str):
+            outcome.left.append(f"phone number {phone_id} (link to {before}: {answer})")
+        elif answer.status == 200:
+            outcome.restored.append(phone_id)
+        elif answer.status != 404:  # 404: the phone number is gone, nothing to put back
+            outcome.left.append(f"phone number {phone_id} (link to {before}: PATCH answered {answer.status})")
+
+
+def _delete_trunks(ledger: Ledger, org: str, target: Target, outcome: _Outcome) -> None:
+    listed = _listed(target, "/sip-trunks", "trunks")
+    if listed is not None:
+        ledger.listed(org, listed)  # picks up trunks named with the run's prefix
+        present = {item.get("id") for item in listed}
+        ours = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org and tid in present]
+    else:  # no list: try every trunk the run recorded (404 means already gone)
+        ours = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org]
+    for trunk_id in ours:
+        answer = _send(target, "DELETE", f"/sip-trunks/{trunk_id}")
+        if isinstance(answer, str):
+            outcome.left.append(f"trunk {trunk_id} ({answer})")
+        elif answer.status == 204:
+            outcome.deleted.append(trunk_id)
+        elif answer.status != 404:
+            outcome.left.append(f"trunk {trunk_id} (DELETE answered {answer.status})")
