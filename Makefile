@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck check spec bench soak clean
+.PHONY: run test lint typecheck check spec bench soak mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m benchmarks.soak $(ARGS)
+
+# The default check against every mutant of tests/contracts/mutants.py: when and how each is caught.
+mutants: $(STAMP)
+	$(BIN)/python -m benchmarks.mutants $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

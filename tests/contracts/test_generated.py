@@ -41,7 +41,7 @@ def test_errors_with_the_wrong_content_type_are_caught(
 def test_a_delete_that_does_not_delete_is_caught_along_the_links(
     serve: Callable[..., str], run_checks: RunChecks
 ) -> None:
-    finished, _ = run_checks(serve(DeleteDoesNothing), "use_after_free", max_examples=10)
+    finished, _ = run_checks(serve(DeleteDoesNothing), "use_after_free", max_examples=50)  # default budget
     assert failed_checks(finished) == {"use_after_free"}
     (failure,) = finished.failures
     assert failure.operation == "DELETE /sip-trunks/{id} (in a sequence along the links)"
