@@ -7,9 +7,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from contracts.events import CleanupFinished, Event, RunFinished, RunStarted
+from contracts.events import CleanupFinished, RunFinished, RunStarted
+from contracts.reporters import FileReporter
 
-__all__ = ["JsonReporter", "as_dict"]
+__all__ = ["JsonReporter", "as_dict", "render"]
 
 FORMAT_VERSION = 1
 
@@ -40,17 +41,13 @@ def _cleanup(cleanup: CleanupFinished | None) -> dict[str, Any] | None:
     return {**asdict(cleanup), "clean": cleanup.clean, "line": cleanup.line}
 
 
-class JsonReporter:
+def render(started: RunStarted | None, finished: RunFinished) -> str:
+    """The JSON report's text."""
+    return json.dumps(as_dict(started, finished), indent=2, ensure_ascii=False) + "\n"
+
+
+class JsonReporter(FileReporter):
     """Writes the JSON report when the run finishes."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._started: RunStarted | None = None
-
-    def handle(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self._started = event
-        elif isinstance(event, RunFinished):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(as_dict(self._started, event), indent=2, ensure_ascii=False)
-            self.path.write_text(text + "\n", encoding="utf-8")
+        super().__init__(path, render)

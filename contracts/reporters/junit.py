@@ -5,7 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from contracts.events import Event, Failure, RunFinished, RunStarted
+from contracts.events import Failure, RunFinished, RunStarted
+from contracts.reporters import FileReporter
 
 __all__ = ["JUnitReporter", "render"]
 
@@ -54,16 +55,8 @@ def _describe(failure: Failure) -> str:
     return "\n".join(lines)
 
 
-class JUnitReporter:
+class JUnitReporter(FileReporter):
     """Writes the JUnit file when the run finishes."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._started: RunStarted | None = None
-
-    def handle(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self._started = event
-        elif isinstance(event, RunFinished):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(render(self._started, event), encoding="utf-8")
+        super().__init__(path, render)
