@@ -14,7 +14,7 @@ from typing import Any
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from contracts.secrets import SecretBook, active_book
+from contracts.secrets import SecretBook, active_book, json_members
 
 __all__ = ["CUSTOM_CHECKS", "location_header", "password_never_returned", "problem_details"]
 
@@ -87,21 +87,7 @@ def location_header(ctx: CheckContext, response: Response, case: Case) -> bool |
 
 def _strings(response: Response) -> list[str]:
     """The string values of a JSON body, at any depth."""
-    try:
-        document = json.loads(response.content)
-    except ValueError:
-        return []
-    found: list[str] = []
-    stack = [document]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            found.append(value)
-        elif isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return found
+    return [value for _, value in json_members(response.content) if isinstance(value, str)]
 
 
 def _media_type(response: Response) -> str:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 __all__ = ["Leak", "SecretBook", "activate", "active_book"]
@@ -172,20 +173,26 @@ _ECHOED_FIELDS = frozenset({"name", "host", "username"})
 
 
 def _echoed_fields(body: bytes) -> list[str]:
+    return [value for key, value in json_members(body) if key in _ECHOED_FIELDS and isinstance(value, str)]
+
+
+def json_members(body: bytes) -> Iterator[tuple[str | None, Any]]:
+    """Every value of a JSON body at any depth, with the key it stands under (``None`` in lists).
+
+    A body that is not JSON has no members.
+    """
     try:
         document = json.loads(body)
     except ValueError:
-        return []
-    found: list[str] = []
-    stack = [document]
+        return
+    stack: list[tuple[str | None, Any]] = [(None, document)]
     while stack:
-        value = stack.pop()
+        key, value = stack.pop()
+        yield key, value
         if isinstance(value, dict):
-            found += [item for key, item in value.items() if key in _ECHOED_FIELDS and isinstance(item, str)]
-            stack.extend(value.values())
+            stack.extend(value.items())
         elif isinstance(value, list):
-            stack.extend(value)
-    return found
+            stack.extend((None, item) for item in value)
 
 
 # The book of the run in progress, for the schemathesis check that cannot be handed one.
