@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
-import yaml
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.main import ConnexionMiddleware
@@ -24,9 +24,14 @@ from mockserver.handlers import resolver
 from mockserver.store import Store
 from mockserver.trailing_slash import TrailingSlashMiddleware
 from mockserver.validation import VALIDATOR_MAP
-from sip_trunks_openapi import SPEC_PATH
+from sip_trunks_openapi import load_spec
 
 __all__ = ["create_app", "token_verifier"]
+
+# connexion logs every problem it answers (a 400, a 404...) as a warning and ships no handler:
+# without one, Python's last-resort handler prints them to the stderr of any program that
+# embeds the mock. A NullHandler is what a library adds; configured logging still gets them.
+logging.getLogger("connexion").addHandler(logging.NullHandler())
 
 TokenInfo = dict[str, Any]
 TokenVerifier = Callable[[str], TokenInfo | None]
@@ -56,11 +61,9 @@ def _bearer_handler(verify: TokenVerifier) -> type[BearerSecurityHandler]:
 
 @functools.cache
 def _product_spec() -> dict[str, Any]:
-    # Parsed once per process, with libyaml when present (~8x faster than pure-Python PyYAML):
-    # start-up counts, and the same document feeds the Allow table and connexion.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document: dict[str, Any] = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=loader)
-    return document
+    # Parsed once per process: start-up counts, and the same document feeds the Allow table
+    # and connexion.
+    return load_spec()
 
 
 def product_spec() -> dict[str, Any]:

@@ -64,3 +64,25 @@ def test_a_given_app_is_served() -> None:
     with running_mock(app=create_app(MockConfig(access_log=False), store=store)) as mock:
         httpx.post(f"{mock.base_url}/sip-trunks", json=trunk_body(), headers=bearer("given"))
     assert len(store.list_trunks("given")) == 1
+
+
+def test_an_embedded_mock_prints_nothing_for_the_problems_it_answers() -> None:
+    # connexion logs each problem as a warning; with no logging configured, Python's
+    # last-resort handler would print them to the embedding program's stderr.
+    import subprocess
+    import sys
+
+    script = (
+        "import httpx\n"
+        "from mockserver import MockConfig, running_mock\n"
+        "with running_mock(MockConfig(access_log=False)) as mock:\n"
+        "    auth = {'Authorization': 'Bearer k'}\n"
+        "    answer = httpx.post(mock.base_url + '/sip-trunks', json={}, headers=auth)\n"
+        "    assert answer.status_code == 400, answer.status_code\n"
+        "    print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout == "ok\n", result.stderr
+    assert "Problem" not in result.stderr
