@@ -8,7 +8,7 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,14 +211,36 @@ def compare_links(
     return problems
 
 
+async def report_progress(
+    ledgers: list[Ledger], rss: Callable[[], float], every: float, deadline: float
+) -> None:
+    """Every ``every`` seconds until the deadline, one line on stderr: requests, 5xx and the mock's RSS.
+
+    A long soak shows it is alive, and the RSS column shows whether memory stays flat.
+    """
+    start = time.monotonic()
+    while (remaining := deadline - time.monotonic()) > every:
+        await asyncio.sleep(every)
+        requests = sum(ledger.requests for ledger in ledgers)
+        errors = sum(ledger.server_errors for ledger in ledgers)
+        elapsed = time.monotonic() - start
+        print(
+            f"soak: {elapsed:5.0f} s  {requests:>9} requests  5xx {errors}  RSS {rss():.1f} MiB"
+            f"  ({remaining - every:.0f} s left)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 async def soak(
-    port: int, seconds: float, clients_per_token: int, seed: int
+    port: int, seconds: float, clients_per_token: int, seed: int, rss: Callable[[], float], every: float
 ) -> tuple[list[Ledger], list[str]]:
     """Run every client until the deadline, then compare the server's state with their ledgers."""
     initial = {token: await phone_numbers(port, token) for token in TOKENS}
     ledgers = await make_ledgers(port, clients_per_token)
     deadline = time.monotonic() + seconds
-    await asyncio.gather(*(run_client(port, ledger, seed + i, deadline) for i, ledger in enumerate(ledgers)))
+    clients = (run_client(port, ledger, seed + i, deadline) for i, ledger in enumerate(ledgers))
+    await asyncio.gather(*clients, report_progress(ledgers, rss, every, deadline))
     return ledgers, await compare(port, ledgers, initial)
 
 
@@ -230,6 +252,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--clients", type=int, default=3, help="clients per token (default 3; 3 own a number)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the clients' random choices (default 0)")
+    parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=10,
+        help="seconds between progress lines on stderr (default 10)",
+    )
     parser.add_argument("--ours-cmd", default=DEFAULT_OURS_CMD, help="command starting our mock, with {port}")
     return parser.parse_args(argv)
 
@@ -246,7 +274,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with running(ours_spec(args.ours_cmd)) as server:
             rss_before = rss_mib(server.process.pid)
-            ledgers, problems = asyncio.run(soak(server.port, args.seconds, args.clients, args.seed))
+            pid = server.process.pid
+            ledgers, problems = asyncio.run(
+                soak(
+                    server.port,
+                    args.seconds,
+                    args.clients,
+                    args.seed,
+                    lambda: rss_mib(pid),
+                    args.progress_every,
+                )
+            )
             rss_after = rss_mib(server.process.pid)
     except (ServerUnavailable, OSError) as exc:
         print(f"soak: the mock cannot start: {exc}", file=sys.stderr)
