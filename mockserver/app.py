@@ -21,6 +21,7 @@ from mockserver.body_limit import BodyLimitMiddleware
 from mockserver.config import MockConfig
 from mockserver.fastpath import FastPathMiddleware
 from mockserver.handlers import resolver
+from mockserver.media_type import MediaTypeMiddleware
 from mockserver.store import Store
 from mockserver.trailing_slash import TrailingSlashMiddleware
 from mockserver.validation import VALIDATOR_MAP
@@ -79,6 +80,7 @@ def middlewares(config: MockConfig, table: problems.AllowTable) -> list[Any]:
     stack[position:position] = [
         functools.partial(BodyLimitMiddleware, max_bytes=config.max_body_bytes),
         functools.partial(TrailingSlashMiddleware, table=table),
+        MediaTypeMiddleware,
         # Last of ours: what it serves skips connexion's layers below it, so layers that must
         # see every request (journal, faults, rate limits) go above this line.
         FastPathMiddleware,

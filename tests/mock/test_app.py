@@ -268,3 +268,15 @@ async def test_response_validation_turns_drift_into_a_500(make_client: MakeClien
         response = await client.get("/sip-trunks", headers=bearer())
     assert response.status_code == 500
     assert "leaked" not in response.text
+
+
+@pytest.mark.parametrize(
+    "content_type", ["Application/JSON", "APPLICATION/JSON; charset=UTF-8", "application/Json;charset=utf-8"]
+)
+async def test_the_media_type_is_case_insensitive(client: httpx.AsyncClient, content_type: str) -> None:
+    # RFC 9110: connexion accepted these but passed raw bytes to the handler, a 500.
+    body = b'{"name": "a", "host": "h", "username": "u", "password": "p"}'
+    headers = {**bearer(TOKEN_A), "Content-Type": content_type}
+    created = await client.post("/sip-trunks", content=body, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["port"] == 5060
