@@ -57,7 +57,7 @@ class _Masker:
         if len(raw) <= BODY_LIMIT:
             try:
                 return self._fields(json.loads(raw)), False
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse: as text
                 pass
         text = self._text_fields(raw[:BODY_LIMIT].decode("utf-8", errors="replace"))
         return text, len(raw) > BODY_LIMIT

@@ -70,6 +70,8 @@ class JSONBodyValidator(JSONRequestBodyValidator):
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadRequestProblem(detail=f"The request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise BadRequestProblem(detail="The request body is not valid JSON: nested too deeply") from None
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if not self._nullable and body is None:

@@ -280,3 +280,15 @@ async def test_the_media_type_is_case_insensitive(client: httpx.AsyncClient, con
     created = await client.post("/sip-trunks", content=body, headers=headers)
     assert created.status_code == 201, created.text
     assert created.json()["port"] == 5060
+
+
+async def test_deeply_nested_json_is_a_400_not_a_500(client: httpx.AsyncClient) -> None:
+    # json.loads raises RecursionError, not JSONDecodeError, past Python's recursion limit.
+    body = b"[" * 30_000 + b"]" * 30_000  # under the 64 KiB limit
+    headers = {**bearer(TOKEN_A), "Content-Type": "application/json"}
+    for path, method in (("/sip-trunks", "POST"), (f"/phone-numbers/{uuid.uuid4()}", "PATCH")):
+        answer = await client.request(method, path, content=body, headers=headers)
+        assert_problem(answer, 400)
+        assert "nested too deeply" in answer.json()["detail"]
+    journal = await client.get("/__admin/requests")
+    assert journal.status_code == 200
