@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
 
-from mockserver import MockConfig, Store
+from mockserver import MockConfig, Store, running_mock
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,4 +51,19 @@ async def client(
     config: MockConfig, store: Store, make_client: Callable[..., httpx.AsyncClient]
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with make_client(config, store) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """A mock over a real loopback socket, one per test module (a module may override it)."""
+    with running_mock(MockConfig(validate_responses=True, access_log=False)) as mock:
+        yield mock.base_url
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    """A client of ``base_url``'s mock, reset to its start state for each test."""
+    with httpx.Client(base_url=base_url) as client:
+        assert client.post("/__admin/reset").status_code == 204
         yield client

@@ -7,18 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from mockserver import MockConfig, running_mock
 from mockserver.client import AdminClient, AdminError, JournalEntry, fault_spec
 from mockserver.faults import FaultSpec, Latency
 from mockserver.models import org_key
 
 from .helpers import TOKEN_A, TOKEN_B, bearer, trunk_body
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_mock(MockConfig(validate_responses=True, access_log=False)) as mock:
-        yield mock.base_url
 
 
 @pytest.fixture

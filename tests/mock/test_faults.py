@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -239,19 +238,6 @@ def test_the_table_is_bounded() -> None:
 
 
 # Over a real socket ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_mock(MockConfig(validate_responses=True, access_log=False)) as mock:
-        yield mock.base_url
-
-
-@pytest.fixture
-def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url) as client:
-        assert client.post("/__admin/reset").status_code == 204
-        yield client
 
 
 def inject(http: httpx.Client, **body: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -159,19 +158,6 @@ def test_the_journal_shows_no_body_in_its_repr() -> None:
 
 
 # Over a real socket ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_mock(MockConfig(validate_responses=True, access_log=False)) as mock:
-        yield mock.base_url
-
-
-@pytest.fixture
-def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url) as client:
-        assert client.post("/__admin/reset").status_code == 204
-        yield client
 
 
 def journal(http: httpx.Client, **params: str) -> list[dict[str, Any]]:

@@ -111,13 +111,6 @@ def base_url() -> Iterator[str]:
         yield mock.base_url
 
 
-@pytest.fixture
-def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url) as client:
-        assert client.post("/__admin/reset").status_code == 204
-        yield client
-
-
 def limits(response: httpx.Response) -> tuple[str, ...]:
     return tuple(response.headers.get(name, "-") for name in HEADERS)
 

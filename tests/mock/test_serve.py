@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from mockserver import MockConfig, running_mock
 
 from .helpers import bearer, trunk_body
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_mock(MockConfig(validate_responses=True, access_log=False)) as mock:
-        yield mock.base_url
 
 
 def test_base_url_is_loopback_with_a_free_port() -> None:
