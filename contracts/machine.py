@@ -147,6 +147,15 @@ class TrunksMachine(RuleBasedStateMachine):
             Violation.expected(check, expected, got, *self._reproduction(self.history[-1:]))
         )
 
+    def _get_list(self, check: str, path: str, key: str, expected: str) -> tuple[Exchange, list[Any]]:
+        """GET a list endpoint; ``check`` fails unless it is 200 with a JSON list under ``key``."""
+        listed = self.send(check, "GET", path)
+        body = self.body_of(listed)
+        items = body.get(key) if isinstance(body, dict) else None
+        self.verify(check, listed.status == 200 and isinstance(items, list), expected, listed.describe())
+        assert isinstance(items, list)  # verify raised otherwise
+        return listed, items
+
     def _reproduction(self, last: tuple[Exchange, ...] | list[Exchange]) -> tuple[Exchange, ...]:
         # The requests that changed state, then the one that showed the violation.
         changes = [exchange for exchange in self.history if exchange.method != "GET"]
@@ -165,18 +174,12 @@ class TrunksMachine(RuleBasedStateMachine):
     def start(self) -> Any:
         self.model = OrgModel()
         self.history: list[Exchange] = []
-        listed = self.send("phone_links_match_model", "GET", "/phone-numbers")
-        body = self.body_of(listed)
-        numbers = body.get("phone_numbers") if isinstance(body, dict) else None
-        self.verify(
-            "phone_links_match_model",
-            listed.status == 200 and isinstance(numbers, list),
-            "200 with the phone numbers",
-            listed.describe(),
+        _, numbers = self._get_list(
+            "phone_links_match_model", "/phone-numbers", "phone_numbers", "200 with the phone numbers"
         )
         phones = {
             item["id"]: item.get("transfer_trunk_id")
-            for item in numbers or []
+            for item in numbers
             if isinstance(item, dict) and isinstance(item.get("id"), str)
         }
         self.model.start(phones)
@@ -304,16 +307,7 @@ class TrunksMachine(RuleBasedStateMachine):
 
     @invariant()
     def list_matches_model(self) -> None:
-        listed = self.send("list_matches_model", "GET", "/sip-trunks")
-        body = self.body_of(listed)
-        items = body.get("trunks") if isinstance(body, dict) else None
-        self.verify(
-            "list_matches_model",
-            listed.status == 200 and isinstance(items, list),
-            "200 with a list",
-            listed.describe(),
-        )
-        assert isinstance(items, list)
+        listed, items = self._get_list("list_matches_model", "/sip-trunks", "trunks", "200 with a list")
         expected = self.model.listed()
         actual = self.model.restricted(items)
         self.verify(
