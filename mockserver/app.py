@@ -24,6 +24,7 @@ from mockserver.handlers import resolver
 from mockserver.media_type import MediaTypeMiddleware
 from mockserver.store import Store
 from mockserver.trailing_slash import TrailingSlashMiddleware
+from mockserver.trusted_spec import trusted_specs
 from mockserver.validation import VALIDATOR_MAP
 from sip_trunks_openapi import load_spec
 
@@ -121,12 +122,13 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         validate_responses=config.validate_responses,
         strict_validation=True,
     )
-    app.add_api(
-        spec,
-        base_path="",
-        security_map={"bearer": _bearer_handler(token_verifier(config.tokens))},
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
-    )
-    app.add_api(admin_spec(), base_path=ADMIN_BASE_PATH, name="admin")
+    with trusted_specs():
+        app.add_api(
+            spec,
+            base_path="",
+            security_map={"bearer": _bearer_handler(token_verifier(config.tokens))},
+            swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
+        )
+        app.add_api(admin_spec(), base_path=ADMIN_BASE_PATH, name="admin")
     problems.register(app, table)
     return app
