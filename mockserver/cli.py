@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import warnings
 from collections.abc import Callable
@@ -178,6 +179,9 @@ def mock(
     journal_size: int,
 ) -> None:
     """Start the stateful mock server of the SIP trunks API."""
+    # Start-up builds objects that live as long as the process; no cyclic collection until
+    # serve() settles the heap once the server is up (see mockserver.serve.settle_heap).
+    gc.disable()
     from mockserver.seed import SeedError
 
     try:

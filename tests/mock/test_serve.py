@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import socket
+import threading
+import time
 
 import httpx
+import pytest
 
 from mockserver import MockConfig, running_mock
 
@@ -78,3 +82,30 @@ def test_an_embedded_mock_prints_nothing_for_the_problems_it_answers() -> None:
     )
     assert result.stdout == "ok\n", result.stderr
     assert "Problem" not in result.stderr
+
+
+def test_serve_settles_the_heap_once_it_is_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI turns the collector off for start-up; the server must turn it back on, with
+    # what start-up built frozen, shortly after it starts listening.
+    import mockserver.serve as serving
+    from mockserver import create_app
+
+    monkeypatch.setattr(serving, "HEAP_SETTLE_DELAY", 0.05)
+    config = serving.bind_check(MockConfig(port=0, access_log=False))
+    server = serving._server(config, create_app(config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    gc.disable()
+    try:
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not gc.isenabled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.started
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        assert httpx.get(f"{config.base_url}/sip-trunks", headers=bearer()).status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        gc.unfreeze()
+        gc.enable()
