@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -90,6 +91,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--generator", choices=("auto", "wrk", "python"), default="auto", help="default: auto"
+    )
+    parser.add_argument(
+        "--startups",
+        type=_positive,
+        default=5,
+        help="start each server this many times; the table shows the median start-up (default 5)",
     )
     parser.add_argument("--ours-cmd", default=DEFAULT_OURS_CMD, help="command starting our mock, with {port}")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE")
@@ -179,17 +186,35 @@ def scenarios_for(server: RunningServer, wanted: list[str]) -> list[Scenario]:
     return [scenario for scenario in every if scenario.name in names]
 
 
-def measure(spec: ServerSpec, wanted: list[str], load: Load, warmup: int, duration: int) -> list[Row]:
-    """Start one server, run each scenario (warm-up, then measured), read its RSS after each, stop it."""
+def startup_times(spec: ServerSpec, count: int) -> list[float]:
+    """Start and stop `spec` `count` times, alone, and return each start-up (one start is noise)."""
+    times: list[float] = []
+    for _ in range(count):
+        with running(spec) as server:
+            times.append(server.startup_seconds)
+    return times
+
+
+def measure(
+    spec: ServerSpec, wanted: list[str], load: Load, warmup: int, duration: int, startups: int
+) -> list[Row]:
+    """Time `startups` starts, then start once more, run each scenario (warm-up, then measured), read RSS."""
     rows: list[Row] = []
+    times = startup_times(spec, startups - 1)
     with running(spec) as server:
-        print(f"{spec.name}: up in {server.startup_seconds:.2f} s on port {server.port}", flush=True)
+        times.append(server.startup_seconds)
+        startup = statistics.median(times)
+        print(
+            f"{spec.name}: up in {startup:.3f} s (median of {len(times)} starts, "
+            f"{min(times):.3f} to {max(times):.3f}) on port {server.port}",
+            flush=True,
+        )
         for scenario in scenarios_for(server, wanted):
             if warmup:
                 load(server.port, scenario, warmup)
             result = load(server.port, scenario, duration)
             rows.append(
-                Row(spec.name, scenario.name, result, server.startup_seconds, rss_mib(server.process.pid))
+                Row(spec.name, scenario.name, result, startup, rss_mib(server.process.pid), tuple(times))
             )
             print(f"  {scenario.name}: {result.rps:,.0f} req/s, p99 {result.p99_ms:.1f} ms", flush=True)
     return rows
@@ -210,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = False
     for spec in server_specs(args.only, args.ours_cmd, notes):
         try:
-            rows += measure(spec, args.scenarios, load, args.warmup, args.duration)
+            rows += measure(spec, args.scenarios, load, args.warmup, args.duration, args.startups)
         except (ServerUnavailable, subprocess.SubprocessError, OSError) as exc:
             notes.append(f"{spec.name}: not measured: {exc}")
             failed |= spec.name in ("starlette", "connexion")

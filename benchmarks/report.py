@@ -22,7 +22,10 @@ class Row:
     scenario: str
     load: LoadResult
     startup_s: float
+    """The median of `startups_s`."""
     rss_mib: float
+    startups_s: tuple[float, ...] = ()
+    """Every start-up measured, in seconds from spawn to the first 200."""
 
 
 def machine() -> dict[str, str]:
@@ -93,8 +96,10 @@ def goal_lines(rows: list[Row]) -> list[str]:
                 )
         lines.append(_goal(f"{row.scenario}: p99 < 25 ms", row.load.p99_ms < 25, f"{row.load.p99_ms:.1f} ms"))
     if any(row.server == "ours" for row in rows):
-        startup = next(row.startup_s for row in rows if row.server == "ours")
-        lines.append(_goal("start-up < 0.5 s", startup < 0.5, f"{startup:.2f} s"))
+        ours = next(row for row in rows if row.server == "ours")
+        spread = f", {min(ours.startups_s):.2f} to {max(ours.startups_s):.2f} s" if ours.startups_s else ""
+        median = f"{ours.startup_s:.2f} s median of {len(ours.startups_s) or 1}{spread}"
+        lines.append(_goal("start-up < 0.5 s", ours.startup_s < 0.5, median))
     return lines
 
 

@@ -20,8 +20,8 @@ __all__ = ["PortUnavailable", "RunningMock", "bind_check", "running_mock", "serv
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
-HEAP_SETTLE_DELAY = 1.0
-"""Seconds after the server is up before ``settle_heap()``: after a first client's first answer."""
+HEAP_SETTLE_DELAY = 0.25
+"""Seconds from listening to ``settle_heap()``: after a readiness poll's answer, inside a warm-up."""
 
 
 @dataclass(frozen=True)
