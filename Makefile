@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck check spec bench soak mutants clean
+.PHONY: run test lint typecheck check spec bench soak memory mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m benchmarks.soak $(ARGS)
+
+memory: $(STAMP)
+	$(BIN)/python -m benchmarks.memory $(ARGS)
 
 # The default check against every mutant of tests/contracts/mutants.py: when and how each is caught.
 mutants: $(STAMP)
