@@ -22,6 +22,7 @@ from mockserver.config import MockConfig
 from mockserver.fastpath import FastPathMiddleware
 from mockserver.handlers import resolver
 from mockserver.media_type import MediaTypeMiddleware
+from mockserver.spec_cache import SpecDocumentCache
 from mockserver.store import Store
 from mockserver.trailing_slash import TrailingSlashMiddleware
 from mockserver.trusted_spec import trusted_specs
@@ -34,6 +35,11 @@ __all__ = ["create_app", "token_verifier"]
 # without one, Python's last-resort handler prints them to the stderr of any program that
 # embeds the mock. A NullHandler is what a library adds; configured logging still gets them.
 logging.getLogger("connexion").addHandler(logging.NullHandler())
+
+SPEC_PATH = "/openapi.json"
+UI_PATH = "/ui"
+# Built per request by connexion, the same every time: served from memory after the first.
+SPEC_DOCUMENTS = frozenset({SPEC_PATH, f"{ADMIN_BASE_PATH}{SPEC_PATH}"})
 
 TokenInfo = dict[str, Any]
 TokenVerifier = Callable[[str], TokenInfo | None]
@@ -82,6 +88,7 @@ def middlewares(config: MockConfig, table: problems.AllowTable) -> list[Any]:
         functools.partial(BodyLimitMiddleware, max_bytes=config.max_body_bytes),
         functools.partial(TrailingSlashMiddleware, table=table),
         MediaTypeMiddleware,
+        functools.partial(SpecDocumentCache, paths=SPEC_DOCUMENTS),
         # Last of ours: what it serves skips connexion's layers below it, so layers that must
         # see every request (journal, faults, rate limits) go above this line.
         FastPathMiddleware,
@@ -127,7 +134,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
             spec,
             base_path="",
             security_map={"bearer": _bearer_handler(token_verifier(config.tokens))},
-            swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
+            swagger_ui_options=SwaggerUIOptions(swagger_ui_path=UI_PATH, spec_path=SPEC_PATH),
         )
         app.add_api(admin_spec(), base_path=ADMIN_BASE_PATH, name="admin")
     problems.register(app, table)
