@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -54,8 +54,23 @@ def _forms(password: str, *, own: bool) -> Iterator[tuple[str, str]]:
     yield "the URL-encoded text", quote(password, safe="")
     yield "the URL-encoded text", quote_plus(password, safe="")
     raw = password.encode("utf-8", "surrogatepass")
-    yield "the base64 text", base64.b64encode(raw).decode("ascii").rstrip("=")
-    yield "the base64 text", base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for needle in _base64_needles(raw, encode):
+            yield "the base64 text", needle
+
+
+def _base64_needles(raw: bytes, encode: Callable[[bytes], bytes]) -> Iterator[str]:
+    """What ``raw`` looks like inside any base64 text, whatever came before it in the encoded bytes.
+
+    base64 turns 3 bytes into 4 characters, so ``raw`` encoded after ``user:`` (HTTP Basic)
+    shows differently from ``raw`` alone. For each of the 3 offsets: the characters that
+    come from ``raw``'s bytes only (no group shared with the bytes before or after).
+    """
+    for offset in range(3):
+        encoded = encode(b"\0" * offset + raw).decode("ascii")
+        first = 4 if offset else 0
+        last = 4 * ((offset + len(raw)) // 3)
+        yield encoded[first:last]
 
 
 class SecretBook:

@@ -49,6 +49,19 @@ def test_a_password_is_found_in_every_common_form(
     assert leak.form == form
 
 
+@pytest.mark.parametrize("username", ["", "u", "us", "usr", "trunk-user"])
+def test_a_password_inside_basic_credentials_is_found_whatever_the_username(
+    book: SecretBook, username: str
+) -> None:
+    # base64 of "username:password": the password's bytes start at any offset of a 3-byte group.
+    password = book.new_password()
+    credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
+    leak = book.find({"www-authenticate": f"Basic {credentials}"}, b"{}")
+    assert leak is not None
+    assert leak.form == "the base64 text"
+    assert leak.where == "header www-authenticate"
+
+
 def test_a_clean_response_has_no_leak(book: SecretBook) -> None:
     book.new_password()
     assert book.find({"content-type": "application/json"}, b'{"trunks": []}') is None
