@@ -15,7 +15,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import mockserver.app as app_module
 from mockserver import MockConfig, Store, create_app
 from mockserver.compiled import compile_check, to_json_schema
-from mockserver.fastpath import FastPathMiddleware, _Operation, operations
+from mockserver.fastpath import FastPathMiddleware, operations
+from mockserver.fastpath.operation import Operation
 
 from .helpers import TOKEN_A, TickingClock, bearer, trunk_body
 
@@ -125,13 +126,13 @@ async def test_the_fast_path_answers_exactly_as_connexion_alone(
     both: tuple[httpx.AsyncClient, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served: list[Any] = []
-    respond = _Operation._respond
+    respond = Operation._respond
 
-    async def counting(self: _Operation, result: Any, *args: Any) -> None:
+    async def counting(self: Operation, result: Any, *args: Any) -> None:
         served.append(result)
         await respond(self, result, *args)
 
-    monkeypatch.setattr(_Operation, "_respond", counting)
+    monkeypatch.setattr(Operation, "_respond", counting)
     for method, path, content, headers in REQUESTS:
         answers = [await client.request(method, path, content=content, headers=headers) for client in both]
         (a, b) = answers
