@@ -72,6 +72,8 @@ class JSONBodyValidator(JSONRequestBodyValidator):
             raise BadRequestProblem(detail=f"The request body is not valid JSON: {exc}") from None
         except RecursionError:
             raise BadRequestProblem(detail="The request body is not valid JSON: nested too deeply") from None
+        except ValueError:  # Python's int() refuses numbers of more than 4300 digits
+            raise BadRequestProblem(detail="The request body holds a number with too many digits") from None
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if not self._nullable and body is None:

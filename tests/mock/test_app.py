@@ -282,6 +282,17 @@ async def test_the_media_type_is_case_insensitive(client: httpx.AsyncClient, con
     assert created.json()["port"] == 5060
 
 
+async def test_a_number_of_5000_digits_is_a_400_not_a_500(client: httpx.AsyncClient) -> None:
+    # json.loads raises a plain ValueError for integers past Python's 4300-digit limit.
+    huge = "1" + "0" * 5000
+    body = f'{{"name": "n", "host": "h", "username": "u", "password": "p", "port": {huge}}}'.encode()
+    headers = {**bearer(TOKEN_A), "Content-Type": "application/json"}
+    for path, method in (("/sip-trunks", "POST"), (f"/phone-numbers/{uuid.uuid4()}", "PATCH")):
+        answer = await client.request(method, path, content=body, headers=headers)
+        assert_problem(answer, 400)
+        assert "too many digits" in answer.json()["detail"]
+
+
 async def test_deeply_nested_json_is_a_400_not_a_500(client: httpx.AsyncClient) -> None:
     # json.loads raises RecursionError, not JSONDecodeError, past Python's recursion limit.
     body = b"[" * 30_000 + b"]" * 30_000  # under the 64 KiB limit
