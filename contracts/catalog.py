@@ -29,6 +29,7 @@ SUITES: dict[str, str] = {
     "isolation": "a second organization cannot see or touch this one's trunks",
     "sequences": "the delete cascade, and sequences along the spec's links (schemathesis)",
     "stateless": "generated valid and invalid requests for every operation (schemathesis)",
+    "robustness": "bodies a careless parser chokes on: answered as the contract says, never 5xx",
 }
 
 _DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -74,6 +75,10 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "allow_header_conformance": "a 405 carries an Allow header listing exactly the path's methods",
         "problem_details": "every 4xx/5xx is application/problem+json; its status matches the response",
         "location_header": "a 201 from POST /sip-trunks has Location: /sip-trunks/{id} of the new trunk",
+    },
+    "robustness": {
+        "media_type_case_insensitive": "a create sent as Application/JSON or with a charset: 201 + the trunk",
+        "odd_json_is_4xx": "JSON nested 30000 deep, bad UTF-8, 1e400, NaN, a cut-short body: 4xx, never 5xx",
     },
 }
 

@@ -47,7 +47,7 @@ SECRET_CHECK = "password_never_returned"
 # The name under which the first request is sent: its failure means "could not run", not a check.
 _PROBE = "probe"
 # Suites that create trunks: none of their checks can run --read-only.
-_WRITING_SUITES = ("model", "secrets", "isolation", "sequences")
+_WRITING_SUITES = ("model", "secrets", "isolation", "sequences", "robustness")
 # Checks that send methods a path lacks: left out of a --read-only run.
 _UNEXPECTED_METHODS = ("unsupported_method", "allow_header_conformance")
 # Checks that need to change a phone number's link.
@@ -112,7 +112,7 @@ SuiteRunner = Callable[[RunContext], Iterator[Event]]
 
 def _runners() -> dict[str, SuiteRunner]:
     # Imported here: each suite pulls in its own dependencies (schemathesis, hypothesis).
-    from contracts import auth, generated, isolation, machine, secret_probes, sequences
+    from contracts import auth, generated, isolation, machine, robustness, secret_probes, sequences
 
     return {
         "auth": auth.run,
@@ -121,6 +121,7 @@ def _runners() -> dict[str, SuiteRunner]:
         "model": machine.run,
         "secrets": secret_probes.run,
         "isolation": isolation.run,
+        "robustness": robustness.run,
     }
 
 

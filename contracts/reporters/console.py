@@ -23,7 +23,8 @@ __all__ = ["ConsoleReporter", "render_failure", "render_summary", "render_table"
 def render_table(results: tuple[CheckResult, ...]) -> str:
     """One line per check: name, suite, passed and failed counts, status (with the skip reason)."""
     width = max([len(result.name) for result in results] + [5])
-    lines = [f"{'check':<{width}}  {'suite':<9}  {'passed':>6}  {'failed':>6}  status"]
+    suites = max([len(result.suite) for result in results] + [9])
+    lines = [f"{'check':<{width}}  {'suite':<{suites}}  {'passed':>6}  {'failed':>6}  status"]
     for result in results:
         status = result.status
         if status == "skipped":
@@ -31,7 +32,7 @@ def render_table(results: tuple[CheckResult, ...]) -> str:
             passed = failed = "-"
         else:
             passed, failed = str(result.passed), str(result.failed)
-        lines.append(f"{result.name:<{width}}  {result.suite:<9}  {passed:>6}  {failed:>6}  {status}")
+        lines.append(f"{result.name:<{width}}  {result.suite:<{suites}}  {passed:>6}  {failed:>6}  {status}")
     return "\n".join(lines)
 
 
