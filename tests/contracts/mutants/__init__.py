@@ -21,6 +21,7 @@ from .inputs import (
 )
 from .isolation import LinkToOtherOrgsTrunk, ListShowsEveryOrganization, OtherOrgCanDelete, OtherOrgCanGet
 from .leaks import (
+    LeakPasswordAsBasicCredentials,
     LeakPasswordInErrors,
     LeakPasswordInHeader,
     LeakPasswordInList,
@@ -61,6 +62,7 @@ __all__ = [
     "ErrorsAsPlainJson",
     "IPv6HostRefused",
     "IdUppercasedOnGet",
+    "LeakPasswordAsBasicCredentials",
     "LeakPasswordInErrors",
     "LeakPasswordInHeader",
     "LeakPasswordInList",

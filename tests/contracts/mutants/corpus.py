@@ -20,6 +20,7 @@ from .inputs import (
 )
 from .isolation import LinkToOtherOrgsTrunk, ListShowsEveryOrganization, OtherOrgCanDelete, OtherOrgCanGet
 from .leaks import (
+    LeakPasswordAsBasicCredentials,
     LeakPasswordInErrors,
     LeakPasswordInHeader,
     LeakPasswordInList,
@@ -96,6 +97,7 @@ CORPUS: tuple[Planted, ...] = (
     Planted(LeakPasswordInList, "password_never_returned"),
     Planted(LeakPasswordInErrors, "password_never_returned"),
     Planted(LeakPasswordInHeader, "password_never_returned"),
+    Planted(LeakPasswordAsBasicCredentials, "password_never_returned"),
     Planted(WrongDefaultPort, "port_defaults_to_5060"),
     Planted(IdUppercasedOnGet, "get_matches_create"),
     Planted(CreatedAtWithoutMillis, "response_schema_conformance"),

@@ -66,3 +66,17 @@ class LeakPasswordInHeader(Rewriting):
         if seen.created:
             secret = base64.b64encode(seen.sent()["password"].encode()).decode()
             seen.set_header(b"x-vault-secret", secret.encode())
+
+
+@dataclass
+class LeakPasswordAsBasicCredentials(Rewriting):
+    """The 201 of POST /sip-trunks carries the password as HTTP Basic credentials of user ``sip-proxy``.
+
+    The base64 of ``sip-proxy:<password>`` does not contain the base64 of the password alone
+    (10 bytes come first, not a multiple of 3): only an alignment-aware search finds it.
+    """
+
+    def rewrite(self, seen: Seen) -> None:
+        if seen.created:
+            credentials = base64.b64encode(f"sip-proxy:{seen.sent()['password']}".encode()).decode()
+            seen.set_header(b"x-upstream-authorization", f"Basic {credentials}".encode())
