@@ -23,13 +23,14 @@ import click
 
 from contracts import engine
 from contracts.catalog import CHECKS, SUITES
-from contracts.config import DEFAULT_MAX_EXAMPLES, SECOND_TOKEN_ENV, TOKEN_ENV, CheckConfig
+from contracts.config import DEFAULT_MAX_EXAMPLES, SECOND_TOKEN_ENV, STATE_DIR_ENV, TOKEN_ENV, CheckConfig
 from contracts.errors import ContractsError, TargetUnreachable, UsageError
 from contracts.events import CleanupFinished, Event, RunFinished
 from contracts.reporters import Reporter
 from contracts.reporters.console import ConsoleReporter
 from contracts.reporters.json_report import JsonReporter
 from contracts.reporters.junit import JUnitReporter
+from contracts.run_journal import journal_path
 
 __all__ = ["check", "confirm", "embedded_tokens", "execute", "target_for"]
 
@@ -175,6 +176,11 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _interactive() -> bool:
+    """Whether someone can answer a prompt (stdin is a terminal); tests replace it."""
+    return sys.stdin.isatty()
+
+
 def confirm(config: CheckConfig, *, yes: bool) -> None:
     """A run that changes data on another machine needs ``--yes`` or a ``y`` typed at the prompt."""
     if not config.needs_confirmation or yes:
@@ -183,13 +189,38 @@ def confirm(config: CheckConfig, *, yes: bool) -> None:
     host = urlsplit(config.base_url).hostname
     what = f"delete the leftovers of run {config.cleanup}" if config.cleanup else "create, change and delete"
     click.echo(f"target host: {host}", err=True)
-    if not sys.stdin.isatty():
+    if not _interactive():
         raise UsageError(
             f"{host} is not this machine and the run will {what} trunks there; "
             "add --yes to confirm (or --read-only)"
         )
-    if not click.confirm(f"The run will {what} trunks on {host} (its own only). Go on?", err=True):
+    try:
+        confirmed = click.confirm(f"The run will {what} trunks on {host} (its own only). Go on?", err=True)
+    except click.Abort:  # end of input or Ctrl-C at the prompt: click would exit 1, "violations found"
+        confirmed = False
+    if not confirmed:
         raise UsageError("not confirmed; nothing was sent")
+
+
+class _KeptLedgerNote:
+    """After a cleanup that left something, says on stderr where the run's ledger is kept."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._state_dir = state_dir
+
+    def handle(self, event: Event) -> None:
+        cleaned = event.cleanup if isinstance(event, RunFinished) else None
+        if isinstance(event, CleanupFinished) and (event.interrupted or event.sweep):
+            cleaned = event  # no RunFinished follows
+        if cleaned is None or cleaned.clean:
+            return
+        path = journal_path(self._state_dir, cleaned.run_id)
+        if path.is_file():
+            click.echo(
+                f"the ledger of run {cleaned.run_id} is kept in {path}; "
+                f"sip-trunks check --cleanup {cleaned.run_id} reads it",
+                err=True,
+            )
 
 
 def _list_checks() -> str:
@@ -256,7 +287,15 @@ def _list_checks() -> str:
     "--cleanup",
     "cleanup",
     metavar="RUN_ID",
-    help="Delete the trunks an earlier run left behind (named sip-trunks-check-RUN_ID-...), then exit.",
+    help="Undo what an earlier run left: delete its trunks (named sip-trunks-check-RUN_ID-...) and put "
+    "back the phone-number links its ledger (in --state-dir) lists, then exit.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help=f"Where the run journals its ledger, for --cleanup after a crash [env {STATE_DIR_ENV}; "
+    "default: $XDG_STATE_HOME/sip-trunks-kit/runs, else ~/.local/state/sip-trunks-kit/runs].",
 )
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before changing data on a non-loopback host.")
 @click.option("--list-checks", is_flag=True, help="List the checks and what they verify, then exit.")
@@ -276,6 +315,7 @@ def check(
     max_requests: int | None,
     time_budget: str | None,
     cleanup: str | None,
+    state_dir: Path | None,
     yes: bool,
     list_checks: bool,
     verbose: bool,
@@ -288,7 +328,8 @@ def check(
       sip-trunks check --base-url URL --cleanup RUN_ID   delete what an earlier run left
 
     The run deletes every trunk it created and puts back every phone number it changed,
-    also on failure, Ctrl-C or SIGTERM; its last line says what was cleaned up.
+    also on failure, Ctrl-C or SIGTERM; its last line says what was cleaned up. After a
+    SIGKILL or a power cut, --cleanup RUN_ID does it from the run's ledger on disk.
     """
     if list_checks:
         click.echo(_list_checks())
@@ -309,9 +350,12 @@ def check(
             max_requests=max_requests,
             time_budget=time_budget,
             cleanup=cleanup,
+            state_dir=state_dir,
         )
         confirm(config, yes=yes)
         reporters: list[Reporter] = [ConsoleReporter(out=sys.stdout, err=sys.stderr, verbose=verbose)]
+        if config.state_dir is not None:
+            reporters.append(_KeptLedgerNote(config.state_dir))
         with _terminate_as_interrupt():
             if config.cleanup is not None:
                 cleaned = sweep(config, reporters)

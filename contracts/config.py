@@ -19,12 +19,15 @@ from sip_trunks_openapi import SPEC_PATH
 __all__ = [
     "DEFAULT_MAX_EXAMPLES",
     "SECOND_TOKEN_ENV",
+    "STATE_DIR_ENV",
     "TOKEN_ENV",
     "CheckConfig",
+    "default_state_dir",
 ]
 
 TOKEN_ENV = "SIP_TRUNKS_TOKEN"
 SECOND_TOKEN_ENV = "SIP_TRUNKS_SECOND_TOKEN"
+STATE_DIR_ENV = "SIP_TRUNKS_STATE_DIR"
 
 # Examples per operation for generated requests; the state machines scale from it. Sized so
 # that a default run against the embedded mock stays well under a minute on 2 cores.
@@ -62,6 +65,9 @@ class CheckConfig:
     run_id: str | None = None
     # ``--cleanup RUN_ID``: delete that run's leftovers instead of checking.
     cleanup: str | None = None
+    # Where the run journals its ledger (``<dir>/<run id>.json``, see contracts.run_journal);
+    # None: in memory only, as for the embedded mock, which dies with the run anyway.
+    state_dir: Path | None = None
 
     @classmethod
     def from_options(
@@ -81,6 +87,7 @@ class CheckConfig:
         max_requests: int | None = None,
         time_budget: str | float | None = None,
         cleanup: str | None = None,
+        state_dir: str | Path | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> CheckConfig:
         """Validate raw options (from the CLI or pytest), fill gaps from the environment.
@@ -135,6 +142,7 @@ class CheckConfig:
             max_requests=max_requests,
             time_budget=float(time_budget) if time_budget is not None else None,
             cleanup=cleanup,
+            state_dir=default_state_dir(environ, state_dir) if base_url is not None else None,
         )
 
     def replace(self, **changes: object) -> CheckConfig:
@@ -189,6 +197,24 @@ class CheckConfig:
         elif not self.phone_writes:
             parts.append("--no-phone-writes")
         return " ".join(parts)
+
+
+def default_state_dir(environ: Mapping[str, str], option: str | Path | None = None) -> Path:
+    """Where run ledgers go: ``option``, else ``$SIP_TRUNKS_STATE_DIR``, else the XDG state home's.
+
+    ``$XDG_STATE_HOME/sip-trunks-kit/runs``, ``~/.local/state/sip-trunks-kit/runs`` when it is
+    unset or relative (the XDG spec says to ignore a relative one).
+    """
+    chosen = option if option not in (None, "") else environ.get(STATE_DIR_ENV) or None
+    if chosen is not None:
+        return Path(chosen).expanduser()
+    xdg = environ.get("XDG_STATE_HOME") or ""
+    if os.path.isabs(xdg):
+        base = Path(xdg)
+    else:
+        home = environ.get("HOME")
+        base = (Path(home) if home else Path.home()) / ".local" / "state"
+    return base / "sip-trunks-kit" / "runs"
 
 
 def _valid_base_url(value: str) -> str:

@@ -37,6 +37,7 @@ from contracts.events import (
 )
 from contracts.http import Exchange, Target
 from contracts.ledger import FIRST, SECOND, Ledger, cleanup, new_run_id
+from contracts.run_journal import ledger_for
 from contracts.safety import Guard
 from contracts.secrets import SecretBook, activate
 from contracts.verdicts import Tally, Violation
@@ -171,7 +172,7 @@ def run(config: CheckConfig) -> Iterator[Event]:
     masker = Masker.for_tokens(config.token, config.second_token)
     runners = _runners()
     results = _Results(config)
-    ledger = Ledger(config.run_id or new_run_id())
+    ledger = ledger_for(config, config.run_id or new_run_id())
     guard = guard_for(config, ledger)
     forbidden = forbidden_checks(config)
     allowed = config.replace(checks=tuple(name for name in config.checks if name not in forbidden))
@@ -281,7 +282,7 @@ def _cleanup(ctx: RunContext, *, interrupted: bool = False) -> CleanupFinished:
 def sweep(config: CheckConfig) -> CleanupFinished:
     """``--cleanup RUN_ID``: delete the trunks named with that run's prefix, in each organization."""
     assert config.base_url is not None and config.token is not None and config.cleanup is not None
-    ledger = Ledger(config.cleanup)
+    ledger = ledger_for(config, config.cleanup)
     guard = guard_for(config.replace(max_requests=None, time_budget=None), ledger)
     guard.cleaning = True
     masker = Masker.for_tokens(config.token, config.second_token)

@@ -5,6 +5,9 @@ run's prefix ``sip-trunks-check-<run id>-``, so ``sip-trunks check --cleanup RUN
 leftovers of a run that could not clean up. Trunks seen in lists that are not the run's are
 foreign: the run never writes to them. Phone numbers are recorded with their
 ``transfer_trunk_id`` before the run first changed them, and put back at the end.
+
+With a ``Journal`` (``contracts.run_journal``) the ledger is saved before each change it
+records goes out, so that a run killed outright can still be undone by ``--cleanup``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from contracts.errors import UsageError
 from contracts.events import CleanupFinished
@@ -27,6 +30,7 @@ __all__ = [
     "FIRST",
     "NAME_PREFIX",
     "SECOND",
+    "Journal",
     "Ledger",
     "cleanup",
     "new_run_id",
@@ -34,9 +38,12 @@ __all__ = [
 ]
 
 FIRST, SECOND = "first", "second"
+ORGS = (FIRST, SECOND)
 NAME_PREFIX = "sip-trunks-check-"
 MAX_NAME_LENGTH = 255  # the spec's maxLength for a trunk name
 _RUN_ID = re.compile(r"^[0-9a-z]{4,32}$")
+# An id read back from a journal goes into a URL path: one segment, nothing that could leave it.
+_SAFE_ID = re.compile(r"^(?!\.{1,2}$)[^/?#%\\\s]{1,256}$")
 # Attempts per clean-up request: 5xx and dropped connections are retried after a short pause.
 CLEANUP_ATTEMPTS = 3
 CLEANUP_PAUSE = 0.2
@@ -56,6 +63,14 @@ def valid_run_id(value: str) -> str:
     return value
 
 
+class Journal(Protocol):
+    """Where a ledger is kept as it changes; ``save`` returns once the document is safely stored."""
+
+    def save(self, document: dict[str, Any]) -> None: ...
+
+    def remove(self) -> None: ...
+
+
 @dataclass
 class Ledger:
     """What one run created (trunks, by organization) and changed (phone-number links)."""
@@ -67,7 +82,10 @@ class Ledger:
     # (organization, phone id) -> transfer_trunk_id when first seen, and before the run changed it.
     phones_seen: dict[tuple[str, str], str | None] = field(default_factory=dict)
     phones_changed: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Saved to before each change is sent (write-ahead); None: in memory only.
+    journal: Journal | None = field(default=None, repr=False, compare=False)
+    # Re-entrant: a change saves the journal while holding it.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def prefix(self) -> str:
@@ -86,8 +104,11 @@ class Ledger:
 
     def created(self, org: str, trunk_id: str, name: str = "") -> None:
         with self._lock:
+            new = trunk_id not in self.trunks
             self.trunks.setdefault(trunk_id, (org, name))
             self.foreign.discard(trunk_id)
+            if new:
+                self._save()
 
     def listed(self, org: str, items: Iterable[Mapping[str, Any]]) -> None:
         """Trunks in a list answer: the run's own by name prefix, every other one foreign."""
@@ -123,6 +144,69 @@ class Ledger:
         with self._lock:
             if key in self.phones_seen and key not in self.phones_changed:
                 self.phones_changed[key] = self.phones_seen[key]
+                self._save()  # before the write is sent: a crash in between can still put it back
+
+    def document(
+        self,
+        settled_trunks: Iterable[str] = (),
+        settled_phones: Iterable[tuple[str, str]] = (),
+    ) -> dict[str, Any]:
+        """What a journal keeps: ids and organization labels only, without what is settled.
+
+        Never a name (generated text), a key or a password.
+        """
+        done_trunks, done_phones = set(settled_trunks), set(settled_phones)
+        with self._lock:
+            return {
+                "run_id": self.run_id,
+                "trunks": [
+                    {"org": org, "id": trunk_id}
+                    for trunk_id, (org, _) in self.trunks.items()
+                    if trunk_id not in done_trunks
+                ],
+                "phone_numbers": [
+                    {"org": org, "id": phone_id, "transfer_trunk_id": before}
+                    for (org, phone_id), before in self.phones_changed.items()
+                    if (org, phone_id) not in done_phones
+                ],
+            }
+
+    @classmethod
+    def from_document(cls, document: Any) -> Ledger:
+        """The ledger a journal kept; ``ValueError`` if ``document`` is not one."""
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+        run_id = document.get("run_id")
+        if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+            raise ValueError(f"bad run_id {run_id!r}")
+        ledger = cls(run_id)
+        trunks, phones = document.get("trunks"), document.get("phone_numbers")
+        if not isinstance(trunks, list) or not isinstance(phones, list):
+            raise ValueError("trunks and phone_numbers must be lists")
+        for entry in trunks:
+            org, trunk_id = _entry(entry, "trunk")
+            ledger.trunks.setdefault(trunk_id, (org, ""))
+        for entry in phones:
+            org, phone_id = _entry(entry, "phone number")
+            before = entry.get("transfer_trunk_id")
+            if before is not None and not (isinstance(before, str) and _SAFE_ID.match(before)):
+                raise ValueError(f"bad transfer_trunk_id {before!r} of phone number {phone_id}")
+            ledger.phones_changed.setdefault((org, phone_id), before)
+        return ledger
+
+    def _save(self) -> None:
+        if self.journal is not None:
+            self.journal.save(self.document())
+
+
+def _entry(entry: Any, what: str) -> tuple[str, str]:
+    """The organization and id of a journal entry; ``ValueError`` unless both are sound."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"a {what} entry is not an object")
+    org, entry_id = entry.get("org"), entry.get("id")
+    if org not in ORGS or not isinstance(entry_id, str) or not _SAFE_ID.match(entry_id):
+        raise ValueError(f"bad {what} entry {entry!r}")
+    return org, entry_id
 
 
 @dataclass
@@ -130,6 +214,9 @@ class _Outcome:
     deleted: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
+    # Nothing more to do for these: done, already as they were, or gone.
+    settled_trunks: set[str] = field(default_factory=set)
+    settled_phones: set[tuple[str, str]] = field(default_factory=set)
 
 
 def cleanup(
@@ -138,27 +225,70 @@ def cleanup(
     """Put back the phone numbers the run changed, then delete every trunk it created.
 
     Best effort, request by request: what cannot be done is reported with its id and the
-    answer that stopped it. A second Ctrl-C stops it; what is left is reported.
+    answer that stopped it. A second Ctrl-C stops it; what is left is reported. The
+    ledger's journal is removed when nothing is left, else it keeps just what is left.
     """
     outcome = _Outcome()
-    pending = [f"trunk {trunk_id}" for trunk_id in ledger.trunks]
     try:
         for org, target in targets.items():
             _restore_phones(ledger, org, target, outcome)
         for org, target in targets.items():
             _delete_trunks(ledger, org, target, outcome)
-        pending = []
     except KeyboardInterrupt:
-        done = {f"trunk {trunk_id}" for trunk_id in outcome.deleted}
-        outcome.left += [f"{item} (cleanup interrupted)" for item in pending if item not in done]
+        outcome.left += [f"{item} (cleanup interrupted)" for item in _unsettled(ledger, outcome, targets)]
+    else:
+        outcome.left += [
+            f"{item} (organization {org}: no key for it in this run)"
+            for item, org in _unsettled(ledger, outcome, targets, without_target=True).items()
+        ]
+    left = tuple(dict.fromkeys(outcome.left))
+    _settle_journal(ledger, outcome, clean=not left)
     return CleanupFinished(
         run_id=ledger.run_id,
         deleted=tuple(outcome.deleted),
         restored=tuple(outcome.restored),
-        left=tuple(dict.fromkeys(outcome.left)),
+        left=left,
         interrupted=interrupted,
         sweep=sweep,
     )
+
+
+def _unsettled(
+    ledger: Ledger, outcome: _Outcome, targets: Mapping[str, Target], *, without_target: bool = False
+) -> dict[str, str]:
+    """What the cleanup did not get to ("phone number <id>", "trunk <id>"), with its organization.
+
+    ``without_target``: only what belongs to an organization the cleanup has no key for
+    (a journal of a run with ``--second-token``, swept without it).
+    """
+    phones = {
+        f"phone number {phone_id}": org
+        for org, phone_id in ledger.phones_changed
+        if (org, phone_id) not in outcome.settled_phones
+    }
+    trunks = {
+        f"trunk {trunk_id}": org
+        for trunk_id, (org, _) in ledger.trunks.items()
+        if trunk_id not in outcome.settled_trunks
+    }
+    return {
+        item: org for item, org in {**phones, **trunks}.items() if not without_target or org not in targets
+    }
+
+
+def _settle_journal(ledger: Ledger, outcome: _Outcome, *, clean: bool) -> None:
+    """Remove the journal after a clean cleanup; else keep in it only what is still to do.
+
+    Settled entries go: a later ``--cleanup`` must not put back a link someone has set since.
+    """
+    journal = ledger.journal
+    if journal is None:
+        return
+    if clean:
+        journal.remove()
+        ledger.journal = None  # nothing after the cleanup may bring the file back
+    else:
+        journal.save(ledger.document(outcome.settled_trunks, outcome.settled_phones))
 
 
 def _send(target: Target, method: str, path: str, body: object | None = None) -> Exchange | str:
@@ -199,29 +329,37 @@ def _restore_phones(ledger: Ledger, org: str, target: Target, outcome: _Outcome)
     current = {item.get("id"): item.get("transfer_trunk_id") for item in listed or []}
     for phone_id, before in changed.items():
         if listed is not None and phone_id in current and current[phone_id] == before:
+            outcome.settled_phones.add((org, phone_id))
             continue
         answer = _send(target, "PATCH", f"/phone-numbers/{phone_id}", {"transfer_trunk_id": before})
         if isinstance(answer, str):
             outcome.left.append(f"phone number {phone_id} (link to {before}: {answer})")
-        elif answer.status == 200:
-            outcome.restored.append(phone_id)
-        elif answer.status != 404:  # 404: the phone number is gone, nothing to put back
+        elif answer.status in (200, 404):  # 404: the phone number is gone, nothing to put back
+            outcome.settled_phones.add((org, phone_id))
+            if answer.status == 200:
+                outcome.restored.append(phone_id)
+        else:
             outcome.left.append(f"phone number {phone_id} (link to {before}: PATCH answered {answer.status})")
 
 
 def _delete_trunks(ledger: Ledger, org: str, target: Target, outcome: _Outcome) -> None:
     listed = _listed(target, "/sip-trunks", "trunks")
+    mine = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org]
     if listed is not None:
         ledger.listed(org, listed)  # picks up trunks named with the run's prefix
         present = {item.get("id") for item in listed}
-        ours = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org and tid in present]
+        mine = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org]
+        outcome.settled_trunks.update(tid for tid in mine if tid not in present)
+        ours = [tid for tid in mine if tid in present]
     else:  # no list: try every trunk the run recorded (404 means already gone)
-        ours = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org]
+        ours = mine
     for trunk_id in ours:
         answer = _send(target, "DELETE", f"/sip-trunks/{trunk_id}")
         if isinstance(answer, str):
             outcome.left.append(f"trunk {trunk_id} ({answer})")
-        elif answer.status == 204:
-            outcome.deleted.append(trunk_id)
-        elif answer.status != 404:
+        elif answer.status in (204, 404):
+            outcome.settled_trunks.add(trunk_id)
+            if answer.status == 204:
+                outcome.deleted.append(trunk_id)
+        else:
             outcome.left.append(f"trunk {trunk_id} (DELETE answered {answer.status})")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contracts import engine
-from contracts.config import CheckConfig
+from contracts.config import STATE_DIR_ENV, CheckConfig
 from contracts.events import Event, RunFinished
 
 from .helpers import TOKEN_A, TOKEN_B
@@ -21,6 +22,14 @@ def pytest_configure(config: pytest.Config) -> None:
     # time; their deprecation warnings are not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:connexion.*")
     config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run ledgers of runs against a URL go to a fresh directory, never the developer's ~/.local/state."""
+    path = tmp_path_factory.mktemp("state") / "runs"
+    monkeypatch.setenv(STATE_DIR_ENV, str(path))
+    return path
 
 
 @pytest.fixture

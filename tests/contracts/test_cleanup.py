@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
+from contracts.config import STATE_DIR_ENV
+from contracts.ledger import NAME_PREFIX
 from mockserver.client import AdminClient
 from sip_trunks_openapi.cli import main
 
 from .conftest import RunChecks
-from .helpers import TOKEN_A
+from .helpers import TOKEN_A, TOKEN_B
 from .test_end_to_end import ENV, SIP_TRUNKS
-from .test_safe_fuzzing import seed_foreign_data
+from .test_safe_fuzzing import FOREIGN_TRUNKS, seed_foreign_data
 
 
 def _trunk_count(admin: AdminClient) -> int:
@@ -25,7 +31,9 @@ def _trunk_count(admin: AdminClient) -> int:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_run_stopped_by_a_signal_part_way_still_cleans_up(serve: Callable[..., str], signum: int) -> None:
+def test_a_run_stopped_by_a_signal_part_way_still_cleans_up(
+    serve: Callable[..., str], signum: int, state_dir: Path
+) -> None:
     base_url = serve()
     with AdminClient(base_url) as admin:
         before = seed_foreign_data(admin)
@@ -35,7 +43,7 @@ def test_a_run_stopped_by_a_signal_part_way_still_cleans_up(serve: Callable[...,
             [str(SIP_TRUNKS), "check", "--base-url", base_url, "--seed", "5", "--rate-limit", "150/s",
              "--checks", "model,stateless"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**ENV, "SIP_TRUNKS_TOKEN": TOKEN_A},
+            env={**ENV, "SIP_TRUNKS_TOKEN": TOKEN_A, STATE_DIR_ENV: str(state_dir)},
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 20
@@ -52,6 +60,7 @@ def test_a_run_stopped_by_a_signal_part_way_still_cleans_up(serve: Callable[...,
     assert last.startswith("cleanup of run ") and last.endswith("; nothing left behind"), out
     assert ("terminated" if signum == signal.SIGTERM else "interrupted") in err
     assert TOKEN_A not in out + err
+    assert not state_dir.exists() or list(state_dir.iterdir()) == []  # cleaned up: no ledger kept
 
 
 def test_a_spent_budget_stops_the_run_cleans_up_and_says_so(
@@ -118,3 +127,105 @@ def test_read_only_or_loopback_targets_need_no_confirmation() -> None:
     assert not remote.replace(read_only=True).needs_confirmation
     for url in ("http://127.0.0.1:4010", "http://localhost:4010", "http://[::1]:4010"):
         assert not CheckConfig.from_options(base_url=url, token="k", environ={}).needs_confirmation
+
+
+def _linked_to_the_run(state: dict[str, Any], before: dict[str, Any]) -> bool:
+    """Whether a phone number of organization A now uses a trunk this run created."""
+    org, was = state["organizations"][TOKEN_A], before["organizations"][TOKEN_A]
+    ours = {trunk["id"] for trunk in org["trunks"] if trunk["name"].startswith(NAME_PREFIX)}
+    links = {phone["id"]: phone["transfer_trunk_id"] for phone in org["phone_numbers"]}
+    return any(links.get(phone["id"]) in ours for phone in was["phone_numbers"])
+
+
+def test_a_run_killed_outright_after_linking_a_phone_number_is_undone_by_cleanup_run_id(
+    serve: Callable[..., str], tmp_path: Path
+) -> None:
+    base_url = serve()
+    state_dir = tmp_path / "runs"
+    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+    with AdminClient(base_url) as admin, out_path.open("w") as out, err_path.open("w") as err:
+        before = seed_foreign_data(admin)
+        # SIGKILL: no handler runs, no cleanup; only the journal on disk survives.
+        child = subprocess.Popen(
+            [str(SIP_TRUNKS), "check", "--base-url", base_url, "--seed", "5", "--rate-limit", "100/s",
+             "--checks", "model", "--state-dir", str(state_dir)],
+            stdout=out, stderr=err, env={**ENV, "SIP_TRUNKS_TOKEN": TOKEN_A},
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while not _linked_to_the_run(admin.state(), before) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert _linked_to_the_run(admin.state(), before), "the run never linked a phone number"
+            child.kill()
+            assert child.wait(timeout=10) == -signal.SIGKILL
+        finally:
+            child.kill()
+        left = admin.state()
+        assert left != before  # the run's trunks and links are still there: nothing cleaned up
+        (journal,) = state_dir.glob("*.json")
+        run_id = journal.stem
+        assert f" · run {run_id}" in err_path.read_text()
+        assert json.loads(journal.read_text())["phone_numbers"]  # the links to put back, saved before
+
+        swept = CliRunner().invoke(
+            main,
+            ["check", "--base-url", base_url, "--token", TOKEN_A, "--cleanup", run_id,
+             "--state-dir", str(state_dir)],
+            env={},
+        )  # fmt: skip
+        after = admin.state()
+    assert swept.exit_code == 0, swept.output
+    last = swept.stdout.rstrip().splitlines()[-1]
+    assert last.startswith(f"cleanup of run {run_id}: deleted ") and last.endswith("; nothing left behind")
+    assert " restored 0 " not in last
+    assert after == before
+    assert list(state_dir.iterdir()) == []  # the journal (and any temporary file) is gone
+    assert TOKEN_A not in swept.output + out_path.read_text() + err_path.read_text()
+
+
+def test_what_cleanup_cannot_delete_is_named_its_ledger_kept_and_cleanup_run_id_finishes_it(
+    serve: Callable[..., str], tmp_path: Path
+) -> None:
+    base_url = serve()
+    state_dir = tmp_path / "runs"
+    target = ["--base-url", base_url, "--token", TOKEN_A, "--state-dir", str(state_dir)]
+    with AdminClient(base_url) as admin:
+        before = seed_foreign_data(admin)
+        # Organization A's DELETEs fail: the isolation suite's own delete, then every cleanup attempt.
+        admin.inject(f"DELETE /sip-trunks/{{id}} status=503 token={TOKEN_A}")
+        ran = CliRunner().invoke(
+            main, ["check", *target, "--second-token", TOKEN_B, "--checks", "isolation_list", "--seed", "1"],
+            env={},
+        )  # fmt: skip
+        (trunk,) = [t for t in admin.state()["organizations"][TOKEN_A]["trunks"] if t not in FOREIGN_TRUNKS]
+        (journal,) = state_dir.glob("*.json")
+        run_id = journal.stem
+        kept = json.loads(journal.read_text())
+        modes = (stat.S_IMODE(state_dir.stat().st_mode), stat.S_IMODE(journal.stat().st_mode))
+
+        admin.clear_faults()
+        swept = CliRunner().invoke(main, ["check", *target, "--cleanup", run_id], env={})
+        after = admin.state()
+    assert ran.exit_code == 0, ran.output  # the checks passed; only the cleanup could not finish
+    assert ran.stdout.rstrip().splitlines()[-1] == (
+        f"cleanup of run {run_id}: deleted 0 trunks, restored 0 phone-number links; NOT cleaned up: "
+        f"trunk {trunk['id']} (DELETE answered 503) (retry with: sip-trunks check --cleanup {run_id})"
+    )
+    assert ran.stderr.rstrip().splitlines()[-1] == (
+        f"the ledger of run {run_id} is kept in {journal}; sip-trunks check --cleanup {run_id} reads it"
+    )
+    assert kept == {
+        "format": 1,
+        "target": base_url,
+        "run_id": run_id,
+        "trunks": [{"org": "first", "id": trunk["id"]}],
+        "phone_numbers": [],
+    }
+    assert modes == (0o700, 0o600)
+    assert swept.exit_code == 0, swept.output
+    assert swept.stdout.rstrip().splitlines()[-1] == (
+        f"cleanup of run {run_id}: deleted 1 trunk, restored 0 phone-number links; nothing left behind"
+    )
+    assert after == before
+    assert list(state_dir.iterdir()) == []
+    assert TOKEN_A not in ran.output + swept.output + journal.name

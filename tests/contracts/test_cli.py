@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from contracts import cli
 from contracts.catalog import CHECK_NAMES
 from contracts.config import CheckConfig
-from contracts.events import RunFinished
+from contracts.events import CleanupFinished, RunFinished
 from contracts.reporters import Reporter
 from sip_trunks_openapi.cli import main
 
@@ -43,6 +43,7 @@ def test_options_become_the_config(captured: list[CheckConfig], tmp_path: Path) 
         "--base-url", "https://api.example.com/", "--token", "k1", "--second-token", "k2",
         "--max-examples", "7", "--seed", "3", "--checks", "auth,isolation_get",
         "--junit-xml", str(tmp_path / "j.xml"), "--report", str(tmp_path / "r.json"), "--yes",
+        "--state-dir", str(tmp_path / "runs"),
     )  # fmt: skip
     assert code == 0
     (config,) = captured
@@ -55,6 +56,7 @@ def test_options_become_the_config(captured: list[CheckConfig], tmp_path: Path) 
         checks=("auth_required", "isolation_get"),
         junit_xml=tmp_path / "j.xml",
         report=tmp_path / "r.json",
+        state_dir=tmp_path / "runs",
     )
 
 
@@ -129,3 +131,47 @@ def test_help_and_the_list_of_checks_work_from_the_root_command() -> None:
     code, out, _ = invoke("--list-checks")
     assert code == 0
     assert all(f"  {name} " in out for name in CHECK_NAMES)
+
+
+REMOTE = ["--base-url", "https://api.example.com/v1", "--token", "k1"]
+PROMPT = "The run will {} trunks on api.example.com (its own only). Go on? [y/N]: "
+
+
+@pytest.mark.parametrize(
+    ("extra", "typed", "stderr"),
+    [
+        ([], "y\n", "y\n"),
+        ([], "n\n", "n\nerror: not confirmed; nothing was sent\n"),
+        # End of input (or Ctrl-C) at the prompt: click's "Aborted!" would be exit 1, "violations found".
+        ([], "", "error: not confirmed; nothing was sent\n"),
+        (["--cleanup", "0badc0de"], "y\n", "y\n"),
+        (["--cleanup", "0badc0de"], "\n", "\nerror: not confirmed; nothing was sent\n"),
+    ],
+    ids=["yes", "no", "end-of-input", "cleanup-yes", "cleanup-default-is-no"],
+)
+def test_on_a_terminal_a_remote_run_asks_first_and_only_y_sends_anything(
+    captured: list[CheckConfig],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    typed: str,
+    stderr: str,
+) -> None:
+    swept: list[CheckConfig] = []
+    monkeypatch.setattr(cli, "_interactive", lambda: True)  # CliRunner's stdin is never a terminal
+    monkeypatch.setattr(cli, "sweep", lambda config, reporters: swept.append(config) or CleanupFinished("x"))
+    result = CliRunner().invoke(main, ["check", *REMOTE, *extra], input=typed, env={})
+    what = "delete the leftovers of run 0badc0de" if extra else "create, change and delete"
+    assert result.stderr == f"target host: api.example.com\n{PROMPT.format(what)}{stderr}"
+    confirmed = typed == "y\n"
+    assert result.exit_code == (0 if confirmed else 2)
+    assert len(captured + swept) == (1 if confirmed else 0)
+    assert "k1" not in result.output
+
+
+def test_with_yes_a_remote_run_asks_nothing(
+    captured: list[CheckConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    result = CliRunner().invoke(main, ["check", *REMOTE, "--yes"], input="n\n", env={})
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert len(captured) == 1

@@ -70,7 +70,7 @@ def test_the_pytest_form_checks_the_embedded_mock_without_options() -> None:
     assert "5 passed" in done.stdout
 
 
-def test_both_forms_find_the_same_planted_defect(serve: Callable[..., str]) -> None:
+def test_both_forms_find_the_same_planted_defect(serve: Callable[..., str], state_dir: Path) -> None:
     base_url = serve(LeakPasswordOnGet)
     target = ["--base-url", base_url, "--token", TOKEN_A, "--second-token", TOKEN_B, "--seed", "11"]
 
@@ -83,7 +83,7 @@ def test_both_forms_find_the_same_planted_defect(serve: Callable[..., str]) -> N
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env=ENV,
+        env={**ENV, "SIP_TRUNKS_STATE_DIR": str(state_dir)},  # a run against a URL keeps its ledger
         timeout=120,
     )
     assert form.returncode == 1, form.stdout + form.stderr
