@@ -15,7 +15,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.security import BearerSecurityHandler
 
 from mockserver import problems
-from mockserver.access_log import AccessLogMiddleware
+from mockserver.access_log import AccessLogMiddleware, LineWriter
 from mockserver.admin import ADMIN_BASE_PATH, admin_spec
 from mockserver.body_limit import BodyLimitMiddleware
 from mockserver.config import MockConfig
@@ -79,7 +79,9 @@ def product_spec() -> dict[str, Any]:
     return copy.deepcopy(_product_spec())
 
 
-def middlewares(config: MockConfig, table: problems.AllowTable) -> list[Any]:
+def middlewares(
+    config: MockConfig, table: problems.AllowTable, access_log: LineWriter | None = None
+) -> list[Any]:
     """The whole middleware stack, outermost first: the one place to add a layer."""
     stack: list[Any] = list(ConnexionMiddleware.default_middlewares)
     # Inside the exception middleware, so the problems they raise become responses.
@@ -99,17 +101,20 @@ def middlewares(config: MockConfig, table: problems.AllowTable) -> list[Any]:
 
     stack.insert(0, functools.partial(ControlsMiddleware, controls=build_controls(config)))
     if config.access_log:
-        stack.insert(0, AccessLogMiddleware)
+        stack.insert(0, functools.partial(AccessLogMiddleware, write=access_log))
     return stack
 
 
-def create_app(config: MockConfig | None = None, *, store: Store | None = None) -> AsyncApp:
+def create_app(
+    config: MockConfig | None = None, *, store: Store | None = None, access_log: LineWriter | None = None
+) -> AsyncApp:
     """Build the mock: the product API at ``/``, Swagger UI at ``/ui``, the admin API at ``/__admin``.
 
     ``store`` defaults to a new empty ``Store`` with ``config.max_trunks`` (a given store
     keeps its own cap); with a ``config.seed_file`` the seed is loaded into it and becomes
     what ``reset()`` returns to. Swagger UI is at ``/ui/``, the spec at ``/openapi.json``
-    (the admin API's at ``/__admin/ui/`` and ``/__admin/openapi.json``).
+    (the admin API's at ``/__admin/ui/`` and ``/__admin/openapi.json``). Access lines go to
+    ``access_log`` when given, else to the ``mockserver.access`` logger.
     """
     config = config or MockConfig()
     if store is None:
@@ -123,7 +128,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     table = problems.AllowTable.from_specs([("", spec), (ADMIN_BASE_PATH, admin_spec())])
     app = AsyncApp(
         __name__,
-        middlewares=middlewares(config, table),
+        middlewares=middlewares(config, table, access_log),
         resolver=resolver(store),
         validator_map=VALIDATOR_MAP,
         validate_responses=config.validate_responses,

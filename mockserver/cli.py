@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +16,9 @@ from mockserver.config import TOKENS_ENV, MockConfig
 from mockserver.faults import FaultSpec, Latency, parse_fault, parse_latency
 from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.rate_limit import RateLimit, parse_rate_limit
+
+if TYPE_CHECKING:
+    from mockserver.log_output import BatchedLineWriter
 
 __all__ = ["ConfigError", "banner", "mock"]
 
@@ -86,6 +90,16 @@ def _active_controls(config: MockConfig) -> list[str]:
         faults = "; ".join(str(spec) for spec in config.startup_faults)
         lines.append(f"  faults   {faults} (seed {config.fault_seed})")
     return lines
+
+
+def _access_log_writer(level: str) -> BatchedLineWriter | None:
+    """The access lines' writer: on stderr in batches, as the other log lines; none above info."""
+    if LOG_LEVELS.index(level) < LOG_LEVELS.index("info"):
+        return None  # the access logger is not enabled for INFO: no lines, as through logging
+    from mockserver.access_log import ACCESS_LOGGER
+    from mockserver.log_output import BatchedLineWriter
+
+    return BatchedLineWriter(sys.stderr, ACCESS_LOGGER)
 
 
 def _configure_logging(level: str) -> None:
@@ -206,11 +220,12 @@ def mock(
     from mockserver.faults import InvalidFault
     from mockserver.serve import PortUnavailable, bind_check, serve
 
+    access_lines = _access_log_writer(log_level) if config.access_log else None
     try:
-        app = create_app(config)
+        app = create_app(config, access_log=access_lines)
         config = bind_check(config)
     except (SeedError, PortUnavailable, InvalidFault) as exc:
         raise ConfigError(str(exc)) from None
     _configure_logging(log_level)
     click.echo(banner(config))
-    serve(config, app)
+    serve(config, app, on_shutdown=None if access_lines is None else access_lines.close)

@@ -8,7 +8,7 @@ import gc
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,14 +74,23 @@ class _SettlingServer(uvicorn.Server):
     The CLI turns the cyclic collector off for start-up, which builds ~100k long-lived
     objects: collecting while they are built, and once more before serving, cost ~70 ms of
     a ~0.4 s start-up. The one collection left happens here, off the path to the first answer.
+    ``on_shutdown`` runs once the last request is answered: after a SIGTERM uvicorn re-raises
+    the signal as it returns, which kills the process before any code after ``run()``.
     """
+
+    on_shutdown: Callable[[], None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         asyncio.get_running_loop().call_later(HEAP_SETTLE_DELAY, settle_heap)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets=sockets)
+        if self.on_shutdown is not None:
+            self.on_shutdown()
 
-def _server(config: MockConfig, app: Any) -> uvicorn.Server:
+
+def _server(config: MockConfig, app: Any) -> _SettlingServer:
     # Our access log replaces uvicorn's; log_config=None leaves logging to the caller.
     return _SettlingServer(
         uvicorn.Config(
@@ -96,9 +105,15 @@ def _server(config: MockConfig, app: Any) -> uvicorn.Server:
     )
 
 
-def serve(config: MockConfig, app: Any) -> None:
-    """Serve ``app`` on ``config.host:config.port`` until interrupted; the heap is settled once up."""
-    _server(config, app).run()
+def serve(config: MockConfig, app: Any, on_shutdown: Callable[[], None] | None = None) -> None:
+    """Serve ``app`` on ``config.host:config.port`` until interrupted; the heap is settled once up.
+
+    ``on_shutdown`` (e.g. writing the last access lines) runs after the last answer, also
+    when a SIGTERM ends the server.
+    """
+    server = _server(config, app)
+    server.on_shutdown = on_shutdown
+    server.run()
 
 
 @contextlib.contextmanager

@@ -21,8 +21,10 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[MockConfig]:
     """Run the command without serving: record the config it would serve."""
     configs: list[MockConfig] = []
 
-    def fake_serve(config: MockConfig, app: Any) -> None:
+    def fake_serve(config: MockConfig, app: Any, on_shutdown: Any = None) -> None:
         configs.append(config)
+        if on_shutdown is not None:
+            on_shutdown()
 
     monkeypatch.setattr("mockserver.serve.serve", fake_serve)
     monkeypatch.setattr("mockserver.serve.bind_check", lambda config: config)
@@ -234,3 +236,49 @@ def test_the_command_serves_until_terminated(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_the_command_writes_one_access_line_per_request_on_stderr(tmp_path: Path) -> None:
+    # The CLI writes access lines in batches (mockserver.log_output): each is on stderr within
+    # the flush interval, and the last ones are written when the mock stops.
+    import re
+    import time
+
+    import httpx
+
+    from mockserver.serve import bind_check
+
+    port = bind_check(MockConfig(port=0)).port
+    executable = Path(sys.executable).with_name("sip-trunks")
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("w") as sink:
+        process = subprocess.Popen(
+            [str(executable), "mock", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            env={"PATH": str(executable.parent), "SIP_TRUNKS_TOKENS": "cli-key"},
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        first = None
+        while first is None and time.monotonic() < deadline:
+            try:
+                first = httpx.get(f"{url}/sip-trunks", headers={"Authorization": "Bearer cli-key"})
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        assert first is not None and first.status_code == 200
+        while "path=/sip-trunks status=200" not in stderr.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "path=/sip-trunks status=200" in stderr.read_text()  # written while serving
+        httpx.get(f"{url}/nope?token=cli-key")
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    # The last line is there too: written when the mock stopped (uvicorn re-raises SIGTERM).
+    logged = stderr.read_text()
+    lines = [line for line in logged.splitlines() if " mockserver.access " in line]
+    stamped = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO mockserver\.access "
+    assert re.fullmatch(stamped + r"method=GET path=/sip-trunks status=200 duration_ms=\S+ org=\w+", lines[0])
+    assert re.fullmatch(stamped + r"method=GET path=/nope status=404 duration_ms=\S+ org=-", lines[-1]), lines
+    assert "cli-key" not in logged
