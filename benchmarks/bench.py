@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -38,7 +39,7 @@ from benchmarks.servers import (
     uvicorn_spec,
 )
 
-SERVERS = ("starlette", "connexion", "ours", "prism")
+SERVERS = ("starlette", "connexion", "ours", "ours-nolog", "prism")
 SCENARIOS = {"list": "GET list", "by-id": "GET by id", "create": "POST create"}
 """Scenario names on the command line -> in the table."""
 Load = Callable[[int, Scenario, float], LoadResult]
@@ -46,7 +47,8 @@ Load = Callable[[int, Scenario, float], LoadResult]
 
 EPILOG = f"""
 servers: starlette (bare Starlette, the ceiling), connexion (plain connexion 3 AsyncApp on our
-spec), ours (`sip-trunks mock`), prism (Prism's static mock, logging off, when `prism` is on PATH).
+spec), ours (`sip-trunks mock`), ours-nolog (the same with --no-access-log: what the access log
+costs), prism (Prism's static mock, logging off, when `prism` is on PATH).
 Each is started alone on a free 127.0.0.1 port, then GET /sip-trunks, GET /sip-trunks/{{id}} (a
 trunk created first) and POST /sip-trunks are each loaded for --warmup + --duration seconds.
 POSTs rotate over {POST_TOKENS} tokens (one organization each) so our mock's trunk cap is not hit.
@@ -155,12 +157,14 @@ def server_specs(only: list[str], ours_cmd: str, notes: list[str]) -> list[Serve
             specs.append(uvicorn_spec("starlette", "benchmarks.baseline_starlette:app"))
         elif name == "connexion":
             specs.append(uvicorn_spec("connexion", "benchmarks.baseline_connexion:app"))
-        elif name == "ours":
+        elif name in ("ours", "ours-nolog"):
             reason = ours_unavailable_reason(ours_cmd)
             if reason:
-                notes.append(f"ours: skipped, the mock cannot start yet ({reason})")
-            else:
+                notes.append(f"{name}: skipped, the mock cannot start yet ({reason})")
+            elif name == "ours":
                 specs.append(ours_spec(ours_cmd))
+            else:  # what the access log costs, measured in the same run
+                specs.append(replace(ours_spec(f"{ours_cmd} --no-access-log"), name=name))
         elif name == "prism":
             try:
                 specs.append(prism_spec())

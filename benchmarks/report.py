@@ -95,6 +95,11 @@ def goal_lines(rows: list[Row]) -> list[str]:
                     _goal(f"{row.scenario}: ≥{target}x {baseline}", value >= target, f"{value:.2f}x")
                 )
         lines.append(_goal(f"{row.scenario}: p99 < 25 ms", row.load.p99_ms < 25, f"{row.load.p99_ms:.1f} ms"))
+        quiet = ratio(rows, row, "ours-nolog")
+        if quiet is not None:
+            cost = 1 - quiet
+            measured = f"{cost:.0%} of ours-nolog's req/s"
+            lines.append(_goal(f"{row.scenario}: access log costs < 20%", cost < 0.2, measured))
     if any(row.server == "ours" for row in rows):
         ours = next(row for row in rows if row.server == "ours")
         spread = f", {min(ours.startups_s):.2f} to {max(ours.startups_s):.2f} s" if ours.startups_s else ""

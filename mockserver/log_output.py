@@ -20,8 +20,11 @@ __all__ = ["FLUSH_INTERVAL", "MAX_PENDING", "BatchedLineWriter"]
 
 FLUSH_INTERVAL = 0.2
 """Seconds a line may wait before it is written."""
-MAX_PENDING = 1000
-"""Lines that make a write at once, whatever the time."""
+MAX_PENDING = 20_000
+"""Lines that make a write at once, whatever the time (~2.6 MB). Far above what comes in one
+``FLUSH_INTERVAL`` at full load (~3k lines at 15k req/s), so that the flusher thread does the
+writing, and a write the disk holds up does not hold up the event loop (at 1,000 it did:
+POST p99 23 ms with the access log on against 10 ms without)."""
 
 
 class BatchedLineWriter:
