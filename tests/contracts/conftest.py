@@ -26,9 +26,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run ledgers of runs against a URL go to a fresh directory, never the developer's ~/.local/state."""
+    """Run ledgers of runs against a URL go to a fresh directory, never the developer's ~/.local/state.
+
+    HOME moves too: a config built with ``environ={}`` falls back to ``~/.local/state``.
+    """
     path = tmp_path_factory.mktemp("state") / "runs"
     monkeypatch.setenv(STATE_DIR_ENV, str(path))
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     return path
 
 
