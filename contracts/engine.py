@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from contracts.catalog import CHECKS, SUITES, by_name
+from contracts.cleanup import cleanup
 from contracts.config import CheckConfig
 from contracts.curl import Masker
 from contracts.errors import InvalidSpec, TargetUnreachable, UsageError
@@ -36,7 +37,7 @@ from contracts.events import (
     Tallied,
 )
 from contracts.http import Exchange, Target
-from contracts.ledger import FIRST, SECOND, Ledger, cleanup, new_run_id
+from contracts.ledger import FIRST, SECOND, Ledger, new_run_id
 from contracts.run_journal import ledger_for
 from contracts.safety import Guard
 from contracts.secrets import SecretBook, activate

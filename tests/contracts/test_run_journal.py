@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts.cleanup import cleanup
 from contracts.config import CheckConfig, default_state_dir
 from contracts.http import Target
-from contracts.ledger import FIRST, SECOND, Ledger, cleanup
+from contracts.ledger import FIRST, SECOND, Ledger
 from contracts.run_journal import RunJournal, journal_path, ledger_for, public_url
 from contracts.safety import Guard
 
