@@ -8,6 +8,7 @@ of the path, and an undecodable body is a 400 instead of a 500.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -36,6 +37,9 @@ PROBLEMS: dict[type[DomainError], tuple[int, str]] = {
     InvalidState: (400, "Invalid state"),
     DomainError: (400, "Bad Request"),
 }
+
+# Where connexion's own problem handler logs what it answers.
+_connexion_log = logging.getLogger("connexion.middleware.exceptions")
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -91,24 +95,28 @@ class AllowTable:
         return None
 
 
-def _domain_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+# The handlers are coroutines: connexion runs a plain function in a worker thread, which cost
+# every error answer ~150 µs (a 404 took 190 µs in-process, a 200 17 µs).
+
+
+async def _domain_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, DomainError)
     status, title = status_and_title(exc)
     return problem(status=status, title=title, detail=str(exc))
 
 
-def _unauthorized(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+async def _unauthorized(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
     headers = {**(exc.headers or {}), "WWW-Authenticate": "Bearer"}
     return problem(status=401, title="Unauthorized", detail=exc.detail or "Unauthorized", headers=headers)
 
 
-def _undecodable_body(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+async def _undecodable_body(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     return problem(status=400, title="Bad Request", detail=f"The request body cannot be decoded: {exc}")
 
 
 def _method_not_allowed(table: AllowTable) -> Any:
-    def handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    async def handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         headers = dict(getattr(exc, "headers", None) or {})
         allow = table.allow(request.url.path)
         if allow is not None:
@@ -119,7 +127,7 @@ def _method_not_allowed(table: AllowTable) -> Any:
     return handler
 
 
-def _http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+async def _http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     # Starlette's own HTTP errors (404 for an unknown path, say) as problems with a detail.
     assert isinstance(exc, HTTPException)
     return problem(
@@ -130,12 +138,20 @@ def _http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResp
     )
 
 
+async def _problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    # connexion's own ProblemException handler (validation errors, 415...), as a coroutine.
+    assert isinstance(exc, ProblemException)
+    _connexion_log.log(logging.WARNING if 400 <= exc.status <= 499 else logging.ERROR, "%r", exc)
+    return exc.to_problem()
+
+
 def _title(status: int) -> str:
     return str(HTTP_STATUS_CODES.get(status, "Error"))
 
 
 def register(app: AsyncApp, table: AllowTable) -> None:
     """Install the error handlers of the mock on ``app``."""
+    app.add_error_handler(ProblemException, _problem)
     app.add_error_handler(DomainError, _domain_error)
     app.add_error_handler(Unauthorized, _unauthorized)
     app.add_error_handler(405, _method_not_allowed(table))

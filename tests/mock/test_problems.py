@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+import httpx
 import pytest
 
 from mockserver.errors import (
@@ -56,3 +60,28 @@ def test_allow_table_matches_templates_segment_by_segment() -> None:
     assert table.allow("/__admin/state") == "GET, PUT"
     assert table.allow("/items/abc/def") is None
     assert table.allow("/other") is None
+
+
+@pytest.mark.anyio
+async def test_no_error_answer_goes_through_a_worker_thread(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # connexion runs a plain-function error handler in a worker thread (~150 µs an answer);
+    # ours are coroutines, including the one for connexion's own problems.
+    import connexion.middleware.exceptions
+
+    def no_thread(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an error handler ran in a worker thread")
+
+    monkeypatch.setattr(connexion.middleware.exceptions, "run_in_threadpool", no_thread)
+    auth = {"Authorization": "Bearer tok"}
+    answers = [
+        await client.get(f"/sip-trunks/{uuid.uuid4()}", headers=auth),  # a domain error
+        await client.get("/sip-trunks"),  # Unauthorized
+        await client.post("/sip-trunks", json={"name": 1}, headers=auth),  # connexion's 400
+        await client.put("/sip-trunks", headers=auth),  # 405
+        await client.get("/nope", headers=auth),  # starlette's 404
+        await client.post("/sip-trunks", content=b"x", headers={**auth, "Content-Type": "text/plain"}),
+    ]
+    assert [answer.status_code for answer in answers] == [404, 401, 400, 405, 404, 415]
+    assert all(answer.headers["content-type"] == "application/problem+json" for answer in answers)
