@@ -1,6 +1,6 @@
 """`make mutants`: the default `sip-trunks check` against every mutant; when and how each was caught.
 
-Each mutant (``tests/contracts/mutants.py``) is the mock with one planted defect, served on
+Each mutant (``tests/contracts/mutants/``) is the mock with one planted defect, served on
 a loopback port; the engine runs in this process with every check and the default budget,
 as `sip-trunks check --base-url URL` would. Per mutant: the checks that failed, the seconds
 from the start of the run to the failure of the expected check, and the requests the server

@@ -17,7 +17,7 @@ from contracts.reporters import Reporter
 from sip_trunks_openapi.cli import main
 
 from .helpers import TOKEN_A, TOKEN_B
-from .mutants import AuthNotEnforced
+from .mutants.protocol import AuthNotEnforced
 
 
 @pytest.fixture

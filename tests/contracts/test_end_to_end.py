@@ -16,7 +16,7 @@ from contracts.catalog import CHECK_NAMES
 from sip_trunks_openapi.cli import main
 
 from .helpers import TOKEN_A, TOKEN_B
-from .mutants import LeakPasswordOnGet
+from .mutants.leaks import LeakPasswordOnGet
 
 ROOT = Path(__file__).resolve().parents[2]
 SIP_TRUNKS = Path(sys.executable).with_name("sip-trunks")

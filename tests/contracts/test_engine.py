@@ -16,7 +16,7 @@ from contracts.events import Failure, FailureFound, RunFinished, RunStarted, Sui
 
 from .conftest import RunChecks
 from .helpers import TOKEN_A, TOKEN_B
-from .mutants import AuthNotEnforced
+from .mutants.protocol import AuthNotEnforced
 
 
 def _closed_port() -> int:

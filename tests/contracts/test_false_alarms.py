@@ -10,7 +10,7 @@ import pytest
 from contracts import CheckConfig, RunFinished, run
 
 from .helpers import TOKEN_A, TOKEN_B, statuses
-from .mutants import serving
+from .mutants.corpus import serving
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from sip_trunks_openapi import load_spec
 
 from .conftest import RunChecks
 from .helpers import failed_checks
-from .mutants import DeleteDoesNothing, ErrorsAsPlainJson
+from .mutants.model import DeleteDoesNothing
+from .mutants.protocol import ErrorsAsPlainJson
 
 
 def test_valid_data_may_only_meet_the_statuses_the_spec_documents_for_it() -> None:

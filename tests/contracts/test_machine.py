@@ -10,7 +10,7 @@ import pytest
 
 from .conftest import RunChecks
 from .helpers import TOKEN_A, failed_checks, statuses
-from .mutants import DeleteDoesNothing, NoCascade, WrongDefaultPort
+from .mutants.model import DeleteDoesNothing, NoCascade, WrongDefaultPort
 
 
 def test_the_model_agrees_with_a_correct_mock(serve: Callable[..., str], run_checks: RunChecks) -> None:

@@ -14,7 +14,8 @@ from contracts import CheckConfig, RunFinished, run
 from contracts.catalog import CHECK_NAMES, SUITES
 
 from .helpers import TOKEN_A, TOKEN_B, failed_checks
-from .mutants import CORPUS, Planted, Rewriting, serving
+from .mutants.corpus import CORPUS, Planted, serving
+from .mutants.harness import Rewriting
 
 SEED = 2026
 

@@ -16,7 +16,9 @@ from contracts.robustness import MEDIA_TYPE, ODD_JSON, odd_bodies
 
 from .conftest import RunChecks
 from .helpers import TOKEN_A, TOKEN_B, failed_checks, statuses
-from .mutants import CreateAnswers200, DeepJsonCrashes, MixedCaseMediaTypeCrashes, Rewriting, Seen
+from .mutants.harness import Rewriting, Seen
+from .mutants.protocol import CreateAnswers200
+from .mutants.robustness import DeepJsonCrashes, MixedCaseMediaTypeCrashes
 
 VALID = {"name": "odd", "host": "sip.example.com", "username": "u", "password": 'stk0p001 "/é+&'}
 

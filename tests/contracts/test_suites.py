@@ -9,7 +9,10 @@ import pytest
 
 from .conftest import RunChecks
 from .helpers import TOKEN_A, TOKEN_B, failed_checks, statuses
-from .mutants import AuthNotEnforced, LeakPasswordOnGet, NoCascade, OtherOrgCanGet
+from .mutants.isolation import OtherOrgCanGet
+from .mutants.leaks import LeakPasswordOnGet
+from .mutants.model import NoCascade
+from .mutants.protocol import AuthNotEnforced
 
 
 def test_a_correct_mock_passes_every_suite_of_our_own(
