@@ -30,7 +30,7 @@ from contracts.reporters import Reporter
 from contracts.reporters.console import ConsoleReporter
 from contracts.reporters.json_report import JsonReporter
 from contracts.reporters.junit import JUnitReporter
-from contracts.run_journal import journal_path
+from contracts.run_journal import kept_ledger_note
 
 __all__ = ["check", "confirm", "embedded_tokens", "execute", "target_for"]
 
@@ -214,13 +214,9 @@ class _KeptLedgerNote:
             cleaned = event  # no RunFinished follows
         if cleaned is None or cleaned.clean:
             return
-        path = journal_path(self._state_dir, cleaned.run_id)
-        if path.is_file():
-            click.echo(
-                f"the ledger of run {cleaned.run_id} is kept in {path}; "
-                f"sip-trunks check --cleanup {cleaned.run_id} reads it",
-                err=True,
-            )
+        note = kept_ledger_note(self._state_dir, cleaned.run_id)
+        if note is not None:
+            click.echo(note, err=True)
 
 
 def _list_checks() -> str:

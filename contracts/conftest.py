@@ -10,7 +10,7 @@ import pytest
 
 from contracts.config import SECOND_TOKEN_ENV, TOKEN_ENV, CheckConfig
 from contracts.errors import UsageError
-from contracts.pytest_form import CONFIG_KEY, Conformance, run_once
+from contracts.pytest_form import CONFIG_KEY, Conformance, cleanup_lines, run_once
 
 OPTIONS = ("base_url", "token", "second_token", "max_examples", "seed")
 
@@ -41,6 +41,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     check_config = config.stash[CONFIG_KEY]
     target = check_config.base_url or "the embedded mock"
     return f"sip-trunks check: {target}, seed {check_config.seed} (replay with --seed {check_config.seed})"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    # The run's last word, as the command ends with it: what was deleted, restored, or left.
+    lines = cleanup_lines(config)
+    if lines:
+        terminalreporter.write_sep("-", "sip-trunks check cleanup")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

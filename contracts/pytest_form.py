@@ -11,10 +11,12 @@ from contracts.config import CheckConfig
 from contracts.errors import ContractsError
 from contracts.events import CheckResult, Event, RunFinished
 from contracts.reporters.console import render_failure
+from contracts.run_journal import kept_ledger_note
 
-__all__ = ["CONFIG_KEY", "Conformance", "run_once"]
+__all__ = ["CONFIG_KEY", "FINISHED_KEY", "Conformance", "cleanup_lines", "run_once"]
 
 CONFIG_KEY = pytest.StashKey[CheckConfig]()
+FINISHED_KEY = pytest.StashKey[RunFinished]()
 
 
 @dataclass(frozen=True)
@@ -56,4 +58,15 @@ def run_once(request: pytest.FixtureRequest) -> Conformance:
         finished = execute(config, [keep])
     except ContractsError as exc:
         pytest.exit(f"error: {exc}", returncode=exc.exit_code)
+    request.config.stash[FINISHED_KEY] = finished
     return Conformance(finished)
+
+
+def cleanup_lines(config: pytest.Config) -> list[str]:
+    """What the run's cleanup did, as ``sip-trunks check`` ends with it; nothing before a run."""
+    finished = config.stash.get(FINISHED_KEY, None)
+    if finished is None or finished.cleanup is None:
+        return []
+    cleaned = finished.cleanup
+    note = None if cleaned.clean else kept_ledger_note(config.stash[CONFIG_KEY].state_dir, cleaned.run_id)
+    return [cleaned.line] + ([note] if note else [])

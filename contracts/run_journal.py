@@ -28,7 +28,7 @@ from contracts.ledger import Ledger
 if TYPE_CHECKING:
     from contracts.config import CheckConfig
 
-__all__ = ["FORMAT", "RunJournal", "journal_path", "ledger_for", "public_url"]
+__all__ = ["FORMAT", "RunJournal", "journal_path", "kept_ledger_note", "ledger_for", "public_url"]
 
 FORMAT = 1
 _log = logging.getLogger(__name__)
@@ -129,6 +129,16 @@ class RunJournal:
         if document.get("target") != self.target:
             raise JournalUnusable(f"it is of a run against {document.get('target')}, not {self.target}")
         return ledger
+
+
+def kept_ledger_note(state_dir: Path | None, run_id: str) -> str | None:
+    """Where the ledger of a run that could not clean up is kept, and what reads it; None without one."""
+    if state_dir is None:
+        return None
+    path = journal_path(state_dir, run_id)
+    if not path.is_file():
+        return None
+    return f"the ledger of run {run_id} is kept in {path}; sip-trunks check --cleanup {run_id} reads it"
 
 
 def ledger_for(config: CheckConfig, run_id: str) -> Ledger:

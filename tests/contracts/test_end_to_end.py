@@ -68,6 +68,7 @@ def test_the_pytest_form_checks_the_embedded_mock_without_options() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "5 passed" in done.stdout
+    assert "; nothing left behind" in done.stdout  # the cleanup line, as the command ends
 
 
 def test_both_forms_find_the_same_planted_defect(serve: Callable[..., str], state_dir: Path) -> None:
@@ -90,3 +91,29 @@ def test_both_forms_find_the_same_planted_defect(serve: Callable[..., str], stat
     assert "FAILED contracts/test_conformance.py::test_check[password_never_returned]" in form.stdout
     assert "expected no password in the response" in form.stdout
     assert TOKEN_A not in form.stdout + command.stdout
+
+
+def test_the_pytest_form_ends_with_the_cleanup_line_and_names_what_it_left(
+    serve: Callable[..., str], state_dir: Path
+) -> None:
+    from mockserver.client import AdminClient
+
+    base_url = serve()
+    with AdminClient(base_url) as admin:
+        # Organization A's DELETEs fail: the isolation suite's own delete, then every cleanup attempt.
+        admin.inject(f"DELETE /sip-trunks/{{id}} status=503 token={TOKEN_A}")
+        form = subprocess.run(
+            [sys.executable, "-m", "pytest", "contracts", "-q", "-k", "isolation_list",
+             "--base-url", base_url, "--token", TOKEN_A, "--second-token", TOKEN_B, "--seed", "1"],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            env={**ENV, "SIP_TRUNKS_STATE_DIR": str(state_dir)},
+        )  # fmt: skip
+    assert form.returncode == 0, form.stdout + form.stderr  # the check passed; the cleanup did not finish
+    (journal,) = state_dir.glob("*.json")
+    run_id = journal.stem
+    assert "sip-trunks check cleanup" in form.stdout
+    assert f"cleanup of run {run_id}: deleted 0 trunks, restored 0 phone-number links; NOT cleaned up: " in (
+        form.stdout
+    )
+    assert f"the ledger of run {run_id} is kept in {journal}" in form.stdout
+    assert TOKEN_A not in form.stdout + form.stderr
