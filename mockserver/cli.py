@@ -134,14 +134,25 @@ def _configure_logging(level: str) -> None:
     show_default=True,
     help="Trunks per organization before POST answers 409.",
 )
-@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="Least severe log line written (stderr); the access log is at info.",
+)
 @click.option(
     "--validate-responses/--no-validate-responses",
     default=False,
     show_default=True,
     help="Check every response against the spec (slower; a mismatch is a 500).",
 )
-@click.option("--access-log/--no-access-log", default=True, show_default=True, help="One line per request.")
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="One line per request on stderr (written in batches, within 0.2 s; none above --log-level info).",
+)
 @click.option(
     "--latency",
     type=LATENCY,
