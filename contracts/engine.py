@@ -84,13 +84,23 @@ class RunContext:
             )
         )
 
-    def violation(self, violation: Violation, operation: str | None = None) -> FailureFound:
-        """The event for one of our suites' violations; counts it as failed."""
+    def violation(
+        self,
+        violation: Violation,
+        operation: str | None = None,
+        curl: Callable[[Exchange], str] | None = None,
+    ) -> FailureFound:
+        """The event for one of our suites' violations; counts it as failed.
+
+        ``curl`` renders an exchange's reproduction when the default (its ``curl``, keys
+        masked) will not do, e.g. for a body too long to print.
+        """
         self.tally.failed(violation.check)
         exchanges = violation.exchanges
         if operation is None:
             operation = exchanges[-1].label if exchanges else violation.check
-        steps = tuple(exchange.curl(self.masker) for exchange in exchanges)
+        render = curl or (lambda exchange: exchange.curl(self.masker))
+        steps = tuple(render(exchange) for exchange in exchanges)
         return self.failure(
             Failure(check=violation.check, operation=operation, message=violation.message, steps=steps)
         )

@@ -20,7 +20,7 @@ from typing import Any
 from contracts.catalog import checks_of
 from contracts.curl import Masker, render
 from contracts.engine import RunContext
-from contracts.events import CheckSkipped, Event, Failure, FailureFound, Progress
+from contracts.events import CheckSkipped, Event, FailureFound, Progress
 from contracts.http import Exchange
 from contracts.verdicts import Violation
 
@@ -229,11 +229,7 @@ def _report(
     """The failure event; an odd body too long to print is reproduced by the command that writes it."""
     if odd is None or odd.shell is None:
         return ctx.violation(violation, operation)
-    ctx.tally.failed(violation.check)
-    steps = tuple(_curl(exchange, ctx.masker, odd) for exchange in violation.exchanges)
-    return ctx.failure(
-        Failure(check=violation.check, operation=operation, message=violation.message, steps=steps)
-    )
+    return ctx.violation(violation, operation, curl=lambda exchange: _curl(exchange, ctx.masker, odd))
 
 
 def _curl(exchange: Exchange, masker: Masker, odd: OddBody) -> str:
