@@ -7,11 +7,11 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from mockserver.paths import ADMIN_BASE_PATH
 from sip_trunks_openapi import load_spec, load_yaml
 
 __all__ = ["ADMIN_BASE_PATH", "ADMIN_SPEC_PATH", "admin_spec", "state_schema"]
 
-ADMIN_BASE_PATH = "/__admin"
 ADMIN_SPEC_PATH = Path(__file__).resolve().with_name("admin.yaml")
 
 

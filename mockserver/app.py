@@ -16,12 +16,13 @@ from connexion.security import BearerSecurityHandler
 
 from mockserver import problems
 from mockserver.access_log import AccessLogMiddleware, LineWriter
-from mockserver.admin import ADMIN_BASE_PATH, admin_spec
+from mockserver.admin import admin_spec
 from mockserver.body_limit import BodyLimitMiddleware
 from mockserver.config import MockConfig
 from mockserver.fastpath import FastPathMiddleware
 from mockserver.handlers import resolver
 from mockserver.media_type import MediaTypeMiddleware
+from mockserver.paths import ADMIN_BASE_PATH, SPEC_DOCUMENT_PATH, UI_PATH
 from mockserver.spec_cache import SpecDocumentCache
 from mockserver.store import Store
 from mockserver.trailing_slash import TrailingSlashMiddleware
@@ -36,10 +37,8 @@ __all__ = ["create_app", "token_verifier"]
 # embeds the mock. A NullHandler is what a library adds; configured logging still gets them.
 logging.getLogger("connexion").addHandler(logging.NullHandler())
 
-SPEC_PATH = "/openapi.json"
-UI_PATH = "/ui"
 # Built per request by connexion, the same every time: served from memory after the first.
-SPEC_DOCUMENTS = frozenset({SPEC_PATH, f"{ADMIN_BASE_PATH}{SPEC_PATH}"})
+SPEC_DOCUMENTS = frozenset({SPEC_DOCUMENT_PATH, f"{ADMIN_BASE_PATH}{SPEC_DOCUMENT_PATH}"})
 
 TokenInfo = dict[str, Any]
 TokenVerifier = Callable[[str], TokenInfo | None]
@@ -139,7 +138,7 @@ def create_app(
             spec,
             base_path="",
             security_map={"bearer": _bearer_handler(token_verifier(config.tokens))},
-            swagger_ui_options=SwaggerUIOptions(swagger_ui_path=UI_PATH, spec_path=SPEC_PATH),
+            swagger_ui_options=SwaggerUIOptions(swagger_ui_path=UI_PATH, spec_path=SPEC_DOCUMENT_PATH),
         )
         app.add_api(admin_spec(), base_path=ADMIN_BASE_PATH, name="admin")
     problems.register(app, table)

@@ -25,6 +25,7 @@ from mockserver.fault_table import Catalog, Fault, FaultTable
 from mockserver.faults import DEFAULT_RETRY_AFTER
 from mockserver.journal import BODY_LIMIT, Journal
 from mockserver.models import org_key
+from mockserver.paths import ADMIN_BASE_PATH, SPEC_DOCUMENT_PATH, UI_PATH
 from mockserver.rate_limit import RateLimit, RateLimiter
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ConnectionDropped", "Controls", "ControlsMiddleware", "build_controls", "current_controls"]
 
-ADMIN_PREFIX = "/__admin"
 DROP_TIMEOUT = 5.0  # seconds to wait for the server to notice a dropped connection
 _DRAIN_MESSAGES = 64  # a request body is at most 64 KiB: a bounded number of messages to skip
 
@@ -124,8 +124,12 @@ def _org(scope: Scope) -> str | None:
     return None
 
 
+_DOCS = (SPEC_DOCUMENT_PATH, UI_PATH)
+_UI_PREFIX = f"{UI_PATH}/"
+
+
 def _is_docs(path: str) -> bool:
-    return path == "/openapi.json" or path == "/ui" or path.startswith("/ui/")
+    return path in _DOCS or path.startswith(_UI_PREFIX)
 
 
 class ControlsMiddleware:
@@ -140,7 +144,7 @@ class ControlsMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(ADMIN_PREFIX):
+        if path.startswith(ADMIN_BASE_PATH):
             token = _current.set(self.controls)
             try:
                 await self.app(scope, receive, send)
