@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 
 from benchmarks.loadgen import (
     POST_TOKENS,
@@ -36,6 +34,7 @@ from benchmarks.servers import (
     request,
     rss_mib,
     running,
+    stop_on_sigterm,
     uvicorn_spec,
 )
 
@@ -224,15 +223,10 @@ def measure(
     return rows
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """Turn SIGTERM into KeyboardInterrupt so the servers' `finally` blocks stop them."""
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark: 1 when a baseline could not be measured, else 0 (goals are printed only)."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     notes: list[str] = []
     generator, load = choose_load(args.generator, args.connections, notes)
     rows: list[Row] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from benchmarks.servers import (
     request,
     rss_mib,
     running,
+    stop_on_sigterm,
 )
 
 GOAL_MIB = 80 * 1000**2 / 1024**2
@@ -109,15 +109,10 @@ def summary(start_mib: float, samples: list[Sample], wanted: int) -> list[str]:
     return lines
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """Turn SIGTERM into KeyboardInterrupt so the mock is stopped on the way out."""
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run it: 0 when measured (whatever the figure), 2 when the mock cannot start."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     notes: list[str] = []
     try:
         with running(ours_spec(args.ours_cmd)) as server:

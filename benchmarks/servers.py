@@ -57,6 +57,15 @@ class ServerUnavailable(RuntimeError):
     """The server cannot run here; the message says why and how to fix it."""
 
 
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so the `running()` blocks stop their servers on the way out."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def free_port() -> int:
     """Ask the kernel for a free loopback port (the tiny race with another binder is acceptable here)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +13,15 @@ from typing import Any
 
 import httpx
 
-from benchmarks.servers import DEFAULT_OURS_CMD, HOST, ServerUnavailable, ours_spec, rss_mib, running
+from benchmarks.servers import (
+    DEFAULT_OURS_CMD,
+    HOST,
+    ServerUnavailable,
+    ours_spec,
+    rss_mib,
+    running,
+    stop_on_sigterm,
+)
 
 TOKENS = ("soak-org-a", "soak-org-b")
 MAX_TRUNKS_PER_CLIENT = 20
@@ -262,15 +269,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """Turn SIGTERM into KeyboardInterrupt so the mock is stopped on the way out."""
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the soak: 0 when state equals the ledgers with no 5xx, 1 otherwise, 2 if the mock cannot start."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     try:
         with running(ours_spec(args.ours_cmd)) as server:
             rss_before = rss_mib(server.process.pid)
