@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck check spec bench soak memory mutants clean
+.PHONY: run test lint typecheck check spec docs bench soak memory mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -36,6 +37,10 @@ check: $(STAMP)
 
 spec: $(STAMP)
 	$(BIN)/sip-trunks spec
+
+# The docs site (docs/, mkdocs.yml) into build/site/; --strict fails on a broken link or anchor.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Timings are printed, never asserted: see benchmarks/README.md (ARGS="--help" lists the options).
 bench: $(STAMP)
