@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contracts import CheckConfig, run
-from contracts.events import FailureFound, RunFinished
+from contracts.engine.events import FailureFound, RunFinished
 from tests.contracts.mutants import CORPUS, App, Planted, Receive, Scope, Send, serving
 
 TOKENS = ("mutant-org-a-5c1d", "mutant-org-b-93e0")

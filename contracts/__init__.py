@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-from contracts.catalog import CHECK_NAMES, CHECKS, SUITES, CheckInfo
-from contracts.config import CheckConfig
-from contracts.engine import run
+from contracts.engine.catalog import CHECK_NAMES, CHECKS, SUITES, CheckInfo
+from contracts.engine.config import CheckConfig
+from contracts.engine.core import run
+from contracts.engine.events import CheckResult, Event, Failure, RunFinished
 from contracts.errors import ContractsError, InvalidSpec, TargetUnreachable, UsageError, ViolationsFound
-from contracts.events import CheckResult, Event, Failure, RunFinished
 
 __all__ = [
     "CHECKS",

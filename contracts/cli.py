@@ -21,16 +21,22 @@ from urllib.parse import urlsplit
 
 import click
 
-from contracts import engine
-from contracts.catalog import CHECKS, SUITES
-from contracts.config import DEFAULT_MAX_EXAMPLES, SECOND_TOKEN_ENV, STATE_DIR_ENV, TOKEN_ENV, CheckConfig
+from contracts.engine import core as engine
+from contracts.engine.catalog import CHECKS, SUITES
+from contracts.engine.config import (
+    DEFAULT_MAX_EXAMPLES,
+    SECOND_TOKEN_ENV,
+    STATE_DIR_ENV,
+    TOKEN_ENV,
+    CheckConfig,
+)
+from contracts.engine.events import CleanupFinished, Event, RunFinished
 from contracts.errors import ContractsError, TargetUnreachable, UsageError
-from contracts.events import CleanupFinished, Event, RunFinished
-from contracts.reporters import Reporter
-from contracts.reporters.console import ConsoleReporter
-from contracts.reporters.json_report import JsonReporter
-from contracts.reporters.junit import JUnitReporter
-from contracts.run_journal import kept_ledger_note
+from contracts.report import Reporter
+from contracts.report.console import ConsoleReporter
+from contracts.report.json_report import JsonReporter
+from contracts.report.junit import JUnitReporter
+from contracts.safety.journal import kept_ledger_note
 
 __all__ = ["check", "confirm", "embedded_tokens", "execute", "target_for"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.config import SECOND_TOKEN_ENV, TOKEN_ENV, CheckConfig
+from contracts.engine.config import SECOND_TOKEN_ENV, TOKEN_ENV, CheckConfig
 from contracts.errors import UsageError
 from contracts.pytest_form import CONFIG_KEY, Conformance, cleanup_lines, run_once
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from contracts.catalog import CHECK_NAMES
-from contracts.config import CheckConfig
+from contracts.engine.catalog import CHECK_NAMES
+from contracts.engine.config import CheckConfig
+from contracts.engine.events import CheckResult, Event, RunFinished
 from contracts.errors import ContractsError
-from contracts.events import CheckResult, Event, RunFinished
-from contracts.reporters.console import render_failure
-from contracts.run_journal import kept_ledger_note
+from contracts.report.console import render_failure
+from contracts.safety.journal import kept_ledger_note
 
 __all__ = ["CONFIG_KEY", "FINISHED_KEY", "Conformance", "cleanup_lines", "run_once"]
 

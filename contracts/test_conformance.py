@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.catalog import CHECK_NAMES
+from contracts.engine.catalog import CHECK_NAMES
 from contracts.pytest_form import Conformance
 
 

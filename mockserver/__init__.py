@@ -11,21 +11,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mockserver.config import MockConfig
-from mockserver.store import Store
-from mockserver.vault import Vault
+from mockserver.controls import ConnectionDropped, RateLimit
+from mockserver.domain.store import Store
+from mockserver.domain.vault import Vault
 
 if TYPE_CHECKING:
-    from mockserver.app import create_app
+    from mockserver.http.app import create_app
     from mockserver.serve import RunningMock, running_mock
 
-__all__ = ["MockConfig", "RunningMock", "Store", "Vault", "create_app", "running_mock"]
+__all__ = [
+    "ConnectionDropped",
+    "MockConfig",
+    "RateLimit",
+    "RunningMock",
+    "Store",
+    "Vault",
+    "create_app",
+    "running_mock",
+]
 
 
 def __getattr__(name: str) -> Any:
-    # connexion and uvicorn load only when the app is wanted, so `import mockserver.store`
+    # connexion and uvicorn load only when the app is wanted, so `import mockserver.domain.store`
     # (and the CLI's --help) stay light.
     if name == "create_app":
-        from mockserver.app import create_app
+        from mockserver.http.app import create_app
 
         return create_app
     if name in ("running_mock", "RunningMock"):

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mockserver.config import TOKENS_ENV, MockConfig
-from mockserver.faults import FaultSpec, Latency, parse_fault, parse_latency
-from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
-from mockserver.rate_limit import RateLimit, parse_rate_limit
+from mockserver.controls.faults import FaultSpec, Latency, parse_fault, parse_latency
+from mockserver.controls.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
+from mockserver.controls.rate_limit import RateLimit, parse_rate_limit
 
 if TYPE_CHECKING:
     from mockserver.log_output import BatchedLineWriter
@@ -96,7 +96,7 @@ def _access_log_writer(level: str) -> BatchedLineWriter | None:
     """The access lines' writer: on stderr in batches, as the other log lines; none above info."""
     if LOG_LEVELS.index(level) < LOG_LEVELS.index("info"):
         return None  # the access logger is not enabled for INFO: no lines, as through logging
-    from mockserver.access_log import ACCESS_LOGGER
+    from mockserver.http.access_log import ACCESS_LOGGER
     from mockserver.log_output import BatchedLineWriter
 
     return BatchedLineWriter(sys.stderr, ACCESS_LOGGER)
@@ -227,8 +227,8 @@ def mock(
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    from mockserver.app import create_app
-    from mockserver.faults import InvalidFault
+    from mockserver.controls.faults import InvalidFault
+    from mockserver.http.app import create_app
     from mockserver.serve import PortUnavailable, bind_check, serve
 
     access_lines = _access_log_writer(log_level) if config.access_log else None

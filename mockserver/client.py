@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from mockserver.faults import FaultSpec, Latency, parse_fault, parse_latency
+from mockserver.controls.faults import FaultSpec, Latency, parse_fault, parse_latency
 
 __all__ = ["AdminClient", "AdminError", "JournalEntry"]
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mockserver.faults import FaultSpec, Latency
-from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
-from mockserver.rate_limit import RateLimit
-from mockserver.store import DEFAULT_MAX_TRUNKS
+from mockserver.controls.faults import FaultSpec, Latency
+from mockserver.controls.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
+from mockserver.controls.rate_limit import RateLimit
+from mockserver.domain.store import DEFAULT_MAX_TRUNKS
 
 __all__ = ["MAX_BODY_BYTES", "TOKENS_ENV", "MockConfig", "parse_tokens"]
 

@@ -27,7 +27,7 @@ import pytest
 if TYPE_CHECKING:
     from mockserver.client import AdminClient, JournalEntry
     from mockserver.config import MockConfig
-    from mockserver.faults import FaultSpec
+    from mockserver.controls.faults import FaultSpec
     from mockserver.serve import RunningMock
 
 __all__ = [
@@ -109,7 +109,7 @@ def sip_trunks_mock_server(sip_trunks_mock_config: MockConfig) -> Iterator[Runni
     with warnings.catch_warnings():
         # connexion imports starlette's test client at import time, which warns about httpx.
         warnings.simplefilter("ignore")
-        import mockserver.app  # noqa: F401
+        import mockserver.http.app  # noqa: F401
     from mockserver.serve import running_mock
 
     with running_mock(sip_trunks_mock_config) as running:

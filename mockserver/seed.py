@@ -8,10 +8,10 @@ from typing import Any
 
 import yaml
 
-from mockserver.admin import state_schema
-from mockserver.errors import InvalidState
-from mockserver.store import Store
-from mockserver.validation import describe
+from mockserver.domain.errors import InvalidState
+from mockserver.domain.store import Store
+from mockserver.http.admin import state_schema
+from mockserver.http.validation import describe
 
 __all__ = ["SeedError", "apply_seed", "load_seed", "validate_state"]
 

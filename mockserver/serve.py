@@ -126,7 +126,7 @@ def running_mock(config: MockConfig | None = None, *, app: Any = None) -> Iterat
     config = (config or MockConfig()).replace(host="127.0.0.1")
     config = bind_check(config.replace(port=0))
     if app is None:
-        from mockserver.app import create_app
+        from mockserver.http.app import create_app
 
         app = create_app(config)
     server = uvicorn.Server(

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from contracts import engine
-from contracts.config import STATE_DIR_ENV, CheckConfig
-from contracts.events import Event, RunFinished
+from contracts.engine import core as engine
+from contracts.engine.config import STATE_DIR_ENV, CheckConfig
+from contracts.engine.events import Event, RunFinished
 
 from .helpers import TOKEN_A, TOKEN_B
 

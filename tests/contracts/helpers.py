@@ -9,7 +9,7 @@ import schemathesis
 from schemathesis import Case, CheckContext, Response
 from schemathesis.config import ChecksConfig
 
-from contracts.events import RunFinished
+from contracts.engine.events import RunFinished
 from sip_trunks_openapi import SPEC_PATH
 
 TOKEN_A = "tok-org-a-1f3a"

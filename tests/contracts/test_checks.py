@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from contracts.checks import location_header, password_never_returned, problem_details
 from contracts.secrets import SecretBook, activate
+from contracts.suites.checks import location_header, password_never_returned, problem_details
 
 from .helpers import case, check_context, response
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from contracts.config import STATE_DIR_ENV
-from contracts.ledger import NAME_PREFIX
+from contracts.engine.config import STATE_DIR_ENV
+from contracts.safety.ledger import NAME_PREFIX
 from mockserver.client import AdminClient
 from sip_trunks_openapi.cli import main
 
@@ -120,7 +120,7 @@ def test_a_non_loopback_target_with_side_effects_needs_yes(extra: list[str]) -> 
 
 
 def test_read_only_or_loopback_targets_need_no_confirmation() -> None:
-    from contracts.config import CheckConfig
+    from contracts.engine.config import CheckConfig
 
     remote = CheckConfig.from_options(base_url="https://api.example.com", token="k", environ={})
     assert remote.needs_confirmation

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from contracts import cli
-from contracts.catalog import CHECK_NAMES
-from contracts.config import CheckConfig
-from contracts.events import CleanupFinished, RunFinished
-from contracts.reporters import Reporter
+from contracts.engine.catalog import CHECK_NAMES
+from contracts.engine.config import CheckConfig
+from contracts.engine.events import CleanupFinished, RunFinished
+from contracts.report import Reporter
 from sip_trunks_openapi.cli import main
 
 from .helpers import TOKEN_A, TOKEN_B

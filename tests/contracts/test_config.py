@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from contracts.catalog import CHECK_NAMES, checks_of
-from contracts.config import DEFAULT_MAX_EXAMPLES, CheckConfig
+from contracts.engine.catalog import CHECK_NAMES, checks_of
+from contracts.engine.config import DEFAULT_MAX_EXAMPLES, CheckConfig
 from contracts.errors import UsageError
 
 

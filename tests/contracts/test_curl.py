@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from contracts.curl import Masker, render
+from contracts.http.curl import Masker, render
 
 MASKER = Masker.for_tokens("sk-live-123", "sk-other-456")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from contracts.catalog import CHECK_NAMES
+from contracts.engine.catalog import CHECK_NAMES
 from sip_trunks_openapi.cli import main
 
 from .helpers import TOKEN_A, TOKEN_B

@@ -8,11 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from contracts import engine
-from contracts.config import CheckConfig
-from contracts.engine import _Results
+from contracts.engine import core as engine
+from contracts.engine.config import CheckConfig
+from contracts.engine.core import _Results
+from contracts.engine.events import (
+    Failure,
+    FailureFound,
+    RunFinished,
+    RunStarted,
+    SuiteFinished,
+    SuiteStarted,
+)
 from contracts.errors import InvalidSpec, TargetUnreachable, UsageError
-from contracts.events import Failure, FailureFound, RunFinished, RunStarted, SuiteFinished, SuiteStarted
 
 from .conftest import RunChecks
 from .helpers import TOKEN_A, TOKEN_B

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from contracts.generated import positive_statuses
+from contracts.suites.generated import positive_statuses
 from sip_trunks_openapi import load_spec
 
 from .conftest import RunChecks

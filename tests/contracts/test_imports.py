@@ -41,4 +41,4 @@ def test_importing_every_module_leaves_the_mock_unloaded() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
-    assert "contracts.cli" in modules and "contracts.reporters.console" in modules
+    assert "contracts.cli" in modules and "contracts.report.console" in modules

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.model import DEFAULT_PORT, OrgModel, TrunkInput
+from contracts.suites.model.state import DEFAULT_PORT, OrgModel, TrunkInput
 
 
 def trunk(trunk_id: str, created_at: str = "2026-01-01T00:00:00.000Z") -> dict[str, object]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from contracts import CheckConfig, RunFinished, run
-from contracts.catalog import CHECK_NAMES, SUITES
+from contracts.engine.catalog import CHECK_NAMES, SUITES
 
 from .helpers import TOKEN_A, TOKEN_B, failed_checks
 from .mutants.corpus import CORPUS, Planted, serving

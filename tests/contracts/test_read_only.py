@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mockserver.client import AdminClient
-from mockserver.models import org_key
+from mockserver.domain.models import org_key
 
 from .conftest import RunChecks
 from .helpers import TOKEN_A, TOKEN_B, statuses

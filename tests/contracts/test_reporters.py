@@ -7,10 +7,10 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from contracts.events import CheckResult, Failure, RunFinished, RunStarted
-from contracts.reporters.console import ConsoleReporter, render_failure, render_table
-from contracts.reporters.json_report import JsonReporter
-from contracts.reporters.junit import JUnitReporter
+from contracts.engine.events import CheckResult, Failure, RunFinished, RunStarted
+from contracts.report.console import ConsoleReporter, render_failure, render_table
+from contracts.report.json_report import JsonReporter
+from contracts.report.junit import JUnitReporter
 
 STARTED = RunStarted(target="http://127.0.0.1:4010", embedded=True, seed=42, max_examples=50, checks=())
 RESULTS = (

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from contracts.ledger import NAME_PREFIX
-from contracts.robustness import MEDIA_TYPE, ODD_JSON, odd_bodies
+from contracts.safety.ledger import NAME_PREFIX
+from contracts.suites.robustness import MEDIA_TYPE, ODD_JSON, odd_bodies
 
 from .conftest import RunChecks
 from .helpers import TOKEN_A, TOKEN_B, failed_checks, statuses

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from contracts.cleanup import cleanup
-from contracts.config import CheckConfig, default_state_dir
-from contracts.http import Target
-from contracts.ledger import FIRST, SECOND, Ledger
-from contracts.run_journal import RunJournal, journal_path, ledger_for, public_url
-from contracts.safety import Guard
+from contracts.engine.config import CheckConfig, default_state_dir
+from contracts.http.client import Target
+from contracts.safety.cleanup import cleanup
+from contracts.safety.guard import Guard
+from contracts.safety.journal import RunJournal, journal_path, ledger_for, public_url
+from contracts.safety.ledger import FIRST, SECOND, Ledger
 
 RUN = "0badc0de"
 KEY = "key-1-secret"
@@ -92,7 +92,7 @@ def test_a_state_dir_that_cannot_be_written_is_said_once_and_the_run_goes_on(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")  # a file where a directory should be: fails even for root
-    with caplog.at_level(logging.WARNING, logger="contracts.run_journal"):
+    with caplog.at_level(logging.WARNING, logger="contracts.safety.journal"):
         ledger = ledger_for(config(blocker / "runs"), RUN)
         ledger.created(FIRST, TRUNK)
         ledger.phones(FIRST, [{"id": PHONE, "transfer_trunk_id": None}])
@@ -183,7 +183,7 @@ def test_a_journal_of_another_target_or_run_or_not_sound_is_left_alone(
     path = journal_path(tmp_path, RUN)
     base = {"format": 1, "target": "http://127.0.0.1:4010", "run_id": RUN, "trunks": [], "phone_numbers": []}
     path.write_text(text := json.dumps({**base, **document}))
-    with caplog.at_level(logging.WARNING, logger="contracts.run_journal"):
+    with caplog.at_level(logging.WARNING, logger="contracts.safety.journal"):
         ledger = ledger_for(config(tmp_path, cleanup=RUN), RUN)
     assert ledger.journal is None and not ledger.trunks
     (warning,) = caplog.messages

@@ -6,9 +6,16 @@ import httpx
 import pytest
 
 from contracts.errors import UsageError
-from contracts.http import Target
-from contracts.ledger import FIRST, Ledger
-from contracts.safety import BudgetExhausted, Guard, Refused, parse_duration, parse_rate, retry_after_seconds
+from contracts.http.client import Target
+from contracts.safety.guard import (
+    BudgetExhausted,
+    Guard,
+    Refused,
+    parse_duration,
+    parse_rate,
+    retry_after_seconds,
+)
+from contracts.safety.ledger import FIRST, Ledger
 
 FOREIGN = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
 OURS = "0b9e8d7c-6a5f-4e3d-9c2b-1a0f9e8d7c6b"

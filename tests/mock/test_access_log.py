@@ -8,8 +8,8 @@ import re
 import httpx
 import pytest
 
-from mockserver.access_log import ACCESS_LOGGER
-from mockserver.models import org_key
+from mockserver.domain.models import org_key
+from mockserver.http.access_log import ACCESS_LOGGER
 
 from .helpers import TOKEN_A, bearer, trunk_body
 

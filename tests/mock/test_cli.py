@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from mockserver import cli
 from mockserver.config import MockConfig
-from mockserver.faults import FaultSpec, Latency
-from mockserver.rate_limit import RateLimit
+from mockserver.controls.faults import FaultSpec, Latency
+from mockserver.controls.rate_limit import RateLimit
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from mockserver.client import AdminClient, AdminError, JournalEntry, fault_spec
-from mockserver.faults import FaultSpec, Latency
-from mockserver.models import org_key
+from mockserver.controls.faults import FaultSpec, Latency
+from mockserver.domain.models import org_key
 
 from .helpers import TOKEN_A, TOKEN_B, bearer, trunk_body
 

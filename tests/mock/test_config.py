@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from mockserver.config import MockConfig, parse_tokens
-from mockserver.faults import FaultSpec, Latency
+from mockserver.controls.faults import FaultSpec, Latency
 
 
 def test_defaults_are_safe() -> None:

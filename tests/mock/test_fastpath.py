@@ -12,11 +12,11 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-import mockserver.app as app_module
+import mockserver.http.app as app_module
 from mockserver import MockConfig, Store, create_app
-from mockserver.compiled import compile_check, to_json_schema
-from mockserver.fastpath import FastPathMiddleware, operations
-from mockserver.fastpath.operation import Operation
+from mockserver.http.compiled import compile_check, to_json_schema
+from mockserver.http.fastpath import FastPathMiddleware, operations
+from mockserver.http.fastpath.operation import Operation
 
 from .helpers import TOKEN_A, TickingClock, bearer, trunk_body
 

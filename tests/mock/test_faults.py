@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from mockserver import MockConfig, running_mock
-from mockserver.controls import _product_facts
-from mockserver.fault_table import MAX_FAULTS, Catalog, FaultTable
-from mockserver.faults import FaultSpec, InvalidFault, Latency, parse_fault, parse_latency
-from mockserver.models import org_key
+from mockserver.controls.fault_table import MAX_FAULTS, Catalog, FaultTable
+from mockserver.controls.faults import FaultSpec, InvalidFault, Latency, parse_fault, parse_latency
+from mockserver.controls.middleware import _product_facts
+from mockserver.domain.models import org_key
 from sip_trunks_openapi import load_spec
 
 from .helpers import TOKEN_A, TOKEN_B, assert_problem, bearer, trunk_body
@@ -367,7 +367,7 @@ def test_a_drop_in_process_raises_connection_dropped() -> None:
     import anyio
 
     from mockserver import create_app
-    from mockserver.controls import ConnectionDropped
+    from mockserver.controls.middleware import ConnectionDropped
 
     app = create_app(MockConfig(access_log=False, faults=(parse_fault("GET /sip-trunks drop"),)))
 
@@ -462,7 +462,13 @@ def test_faults_given_at_start_are_listed_and_come_back_on_reset() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["mockserver.faults", "mockserver.fault_table", "mockserver.rate_limit", "mockserver.journal"]
+    "module",
+    [
+        "mockserver.controls.faults",
+        "mockserver.controls.fault_table",
+        "mockserver.controls.rate_limit",
+        "mockserver.controls.journal",
+    ],
 )
 def test_the_controls_domain_imports_only_the_standard_library(module: str) -> None:
     # The config holds parsed faults and limits, and the config stays light (see test_imports).

@@ -20,18 +20,40 @@ def imported_by(module: str) -> set[str]:
     return {name.partition(".")[0] for name in json.loads(output.stdout)}
 
 
-@pytest.mark.parametrize("module", ["mockserver.store", "mockserver.vault", "mockserver.config"])
+@pytest.mark.parametrize(
+    "module", ["mockserver.domain.store", "mockserver.domain.vault", "mockserver.config"]
+)
 def test_the_domain_imports_only_the_standard_library(module: str) -> None:
     assert imported_by(module).isdisjoint(HEAVY)
 
 
 def test_the_public_api() -> None:
     import mockserver
-    from mockserver import MockConfig, RunningMock, Store, Vault, create_app, running_mock
+    from mockserver import (
+        ConnectionDropped,
+        MockConfig,
+        RateLimit,
+        RunningMock,
+        Store,
+        Vault,
+        create_app,
+        running_mock,
+    )
 
     assert sorted(mockserver.__all__) == sorted(
-        ["MockConfig", "RunningMock", "Store", "Vault", "create_app", "running_mock"]
+        [
+            "ConnectionDropped",
+            "MockConfig",
+            "RateLimit",
+            "RunningMock",
+            "Store",
+            "Vault",
+            "create_app",
+            "running_mock",
+        ]
     )
+    assert issubclass(ConnectionDropped, ConnectionError)
+    assert str(RateLimit(10, 1)) == "10/s"
     assert all(callable(thing) for thing in (MockConfig, RunningMock, Store, Vault, create_app, running_mock))
     with pytest.raises(AttributeError):
         mockserver.nothing_here  # noqa: B018
@@ -44,6 +66,6 @@ def test_every_module_has_a_docstring() -> None:
     import mockserver
 
     names = [info.name for info in pkgutil.walk_packages(mockserver.__path__, "mockserver.")]
-    assert "mockserver.handlers.trunks" in names
+    assert "mockserver.http.handlers.trunks" in names
     missing = [name for name in names if not (importlib.import_module(name).__doc__ or "").strip()]
     assert missing == []

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from mockserver import MockConfig, running_mock
-from mockserver.journal import BODY_LIMIT, MASK, Journal
-from mockserver.models import org_key
+from mockserver.controls.journal import BODY_LIMIT, MASK, Journal
+from mockserver.domain.models import org_key
 
 from .helpers import TOKEN_A, TOKEN_B, assert_problem, bearer, trunk_body
 

@@ -1,4 +1,4 @@
-"""The error table and the Allow table of ``mockserver.problems``."""
+"""The error table and the Allow table of ``mockserver.http.problems``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.errors import (
+from mockserver.domain.errors import (
     DomainError,
     InvalidState,
     PhoneNumberNotFound,
@@ -16,7 +16,7 @@ from mockserver.errors import (
     TrunkNotFound,
     UnknownTransferTrunk,
 )
-from mockserver.problems import AllowTable, status_and_title
+from mockserver.http.problems import AllowTable, status_and_title
 
 
 class _NewKindOfMissing(TrunkNotFound):

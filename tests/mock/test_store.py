@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.errors import (
+from mockserver.domain.errors import (
     DomainError,
     InvalidState,
     PhoneNumberNotFound,
@@ -16,8 +16,8 @@ from mockserver.errors import (
     TrunkNotFound,
     UnknownTransferTrunk,
 )
-from mockserver.models import demo_phone_numbers
-from mockserver.store import Store
+from mockserver.domain.models import demo_phone_numbers
+from mockserver.domain.store import Store
 
 from .helpers import TOKEN_A, TOKEN_B, TickingClock
 

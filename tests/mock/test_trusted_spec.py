@@ -9,9 +9,9 @@ import pytest
 from connexion.exceptions import InvalidSpecification
 from connexion.spec import Specification
 
-from mockserver.admin import admin_spec
-from mockserver.app import product_spec
-from mockserver.trusted_spec import trusted_specs
+from mockserver.http.admin import admin_spec
+from mockserver.http.app import product_spec
+from mockserver.http.trusted_spec import trusted_specs
 
 # No "version" in info and a path item that is not an object: connexion must refuse it.
 BROKEN: dict[str, Any] = {"openapi": "3.0.3", "info": {"title": "broken"}, "paths": {"/x": 1}}

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from jsonschema import Draft4Validator
 
-from mockserver.validation import describe, field_path
+from mockserver.http.validation import describe, field_path
 
 from .helpers import assert_problem, bearer, phone_numbers, trunk_body
 

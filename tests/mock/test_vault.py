@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from mockserver.vault import Vault
+from mockserver.domain.vault import Vault
 
 SECRET = "vault-secret-Zq9!"
 

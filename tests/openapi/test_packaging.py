@@ -25,11 +25,16 @@ def test_wheel_contains_the_spec_and_the_three_packages(wheel: Path) -> None:
     for module in (
         "sip_trunks_openapi/cli.py",
         "mockserver/__init__.py",
-        "mockserver/handlers/__init__.py",
-        "mockserver/admin.yaml",
+        "mockserver/http/handlers/__init__.py",
+        "mockserver/http/admin.yaml",
         "contracts/__init__.py",
     ):
         assert module in names
+    # Every module of the two packages ships: a subpackage left out of pyproject.toml fails here.
+    root = Path(__file__).resolve().parents[2]
+    for package in ("mockserver", "contracts"):
+        modules = {path.relative_to(root).as_posix() for path in (root / package).rglob("*.py")}
+        assert modules - set(names) == set()
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "sip-trunks = sip_trunks_openapi.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

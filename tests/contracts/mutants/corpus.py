@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from contracts.catalog import by_name
-from mockserver.store import Store
+from contracts.engine.catalog import by_name
+from mockserver.domain.store import Store
 
 from .harness import App, Rewriting
 from .inputs import (

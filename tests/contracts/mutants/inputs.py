@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mockserver.models import Trunk
-from mockserver.store import Store
+from mockserver.domain.models import Trunk
+from mockserver.domain.store import Store
 
 from .harness import Rewriting, Scope, json_body
 

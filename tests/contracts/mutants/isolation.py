@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from mockserver.models import PhoneNumber, Trunk
-from mockserver.store import Store
+from mockserver.domain.models import PhoneNumber, Trunk
+from mockserver.domain.store import Store
 
 from .harness import TRUNK_PATH, App, Rewriting, Scope
 

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from mockserver.models import Trunk
-from mockserver.store import Store
+from mockserver.domain.models import Trunk
+from mockserver.domain.store import Store
 
 from .harness import TRUNK_PATH, Rewriting, Scope, Seen
 

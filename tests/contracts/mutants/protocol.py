@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver.models import PhoneNumber
-from mockserver.store import Store, TrunkNotFound
+from mockserver.domain.models import PhoneNumber
+from mockserver.domain.store import Store, TrunkNotFound
 
 from .harness import TRUNK_PATH, UUID_PATTERN, App, Rewriting, Scope, Seen
 

@@ -1,0 +1,247 @@
+"""The settings of one run: a frozen object, with choices and environment fallbacks resolved here."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from contracts.engine.catalog import CHECK_NAMES, SUITES, by_name
+from contracts.errors import UsageError
+from contracts.safety.guard import is_loopback, parse_duration, parse_rate
+from contracts.safety.ledger import valid_run_id
+from sip_trunks_openapi import SPEC_PATH
+
+__all__ = [
+    "DEFAULT_MAX_EXAMPLES",
+    "SECOND_TOKEN_ENV",
+    "STATE_DIR_ENV",
+    "TOKEN_ENV",
+    "CheckConfig",
+    "default_state_dir",
+]
+
+TOKEN_ENV = "SIP_TRUNKS_TOKEN"
+SECOND_TOKEN_ENV = "SIP_TRUNKS_SECOND_TOKEN"
+STATE_DIR_ENV = "SIP_TRUNKS_STATE_DIR"
+
+# Examples per operation for generated requests; the state machines scale from it. Sized so
+# that a default run against the embedded mock stays well under a minute on 2 cores.
+DEFAULT_MAX_EXAMPLES = 50
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """How one run of the conformance suite goes.
+
+    ``base_url`` None means "start the embedded mock" (only the composition root can do
+    that, see ``contracts.cli``); the engine itself always gets a URL and a token.
+    """
+
+    base_url: str | None = None
+    token: str | None = None
+    second_token: str | None = None
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    seed: int = 0
+    checks: tuple[str, ...] = CHECK_NAMES
+    junit_xml: Path | None = None
+    report: Path | None = None
+    spec_path: Path = SPEC_PATH
+    request_timeout: float = 10.0
+    # True when the target is the embedded mock started by the composition root.
+    embedded: bool = False
+    # Safety (see contracts.safety.guard): no side effects at all; no phone-number writes.
+    read_only: bool = False
+    phone_writes: bool = True
+    rate_limit: float | None = None  # requests per second, over every request of the run
+    max_requests: int | None = None
+    time_budget: float | None = None  # seconds
+    # The run's id (its trunks are named sip-trunks-check-<run id>-...); None: a fresh one.
+    run_id: str | None = None
+    # ``--cleanup RUN_ID``: delete that run's leftovers instead of checking.
+    cleanup: str | None = None
+    # Where the run journals its ledger (``<dir>/<run id>.json``, see contracts.safety.journal);
+    # None: in memory only, as for the embedded mock, which dies with the run anyway.
+    state_dir: Path | None = None
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        second_token: str | None = None,
+        max_examples: int | None = None,
+        seed: int | None = None,
+        checks: str | Iterable[str] | None = None,
+        junit_xml: str | Path | None = None,
+        report: str | Path | None = None,
+        read_only: bool = False,
+        no_phone_writes: bool = False,
+        rate_limit: str | float | None = None,
+        max_requests: int | None = None,
+        time_budget: str | float | None = None,
+        cleanup: str | None = None,
+        state_dir: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> CheckConfig:
+        """Validate raw options (from the CLI or pytest), fill gaps from the environment.
+
+        Raises ``UsageError`` with a message that says how to fix the problem.
+        """
+        environ = os.environ if environ is None else environ
+        token = token if token else environ.get(TOKEN_ENV) or None
+        second_token = second_token if second_token else environ.get(SECOND_TOKEN_ENV) or None
+        if base_url is not None:
+            base_url = _valid_base_url(base_url)
+            if token is None:
+                raise UsageError(f"--token is required with --base-url (or set {TOKEN_ENV})")
+        if token is not None and token != token.strip():
+            raise UsageError("--token must not start or end with spaces")
+        if second_token is not None and second_token == token:
+            raise UsageError("--second-token must be another organization's key than --token")
+        if max_examples is None:
+            max_examples = DEFAULT_MAX_EXAMPLES
+        if max_examples < 1:
+            raise UsageError(f"--max-examples must be 1 or more, got {max_examples}")
+        if seed is None:
+            seed = random.SystemRandom().randrange(MAX_SEED + 1)
+        if not 0 <= seed <= MAX_SEED:
+            raise UsageError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
+        if isinstance(rate_limit, str):
+            rate_limit = parse_rate(rate_limit)
+        if rate_limit is not None and rate_limit <= 0:
+            raise UsageError(f"--rate-limit must be over 0 requests per second, got {rate_limit:g}")
+        if max_requests is not None and max_requests < 1:
+            raise UsageError(f"--max-requests must be 1 or more, got {max_requests}")
+        if isinstance(time_budget, str):
+            time_budget = parse_duration(time_budget)
+        if time_budget is not None and time_budget <= 0:
+            raise UsageError(f"--time-budget must be over 0 seconds, got {time_budget:g}")
+        if cleanup is not None:
+            cleanup = valid_run_id(cleanup)
+            if read_only:
+                raise UsageError("--cleanup deletes trunks; it cannot be --read-only")
+        return cls(
+            base_url=base_url,
+            token=token,
+            second_token=second_token,
+            max_examples=max_examples,
+            seed=seed,
+            checks=_selected_checks(checks),
+            junit_xml=Path(junit_xml) if junit_xml is not None else None,
+            report=Path(report) if report is not None else None,
+            read_only=read_only,
+            phone_writes=not no_phone_writes,
+            rate_limit=float(rate_limit) if rate_limit is not None else None,
+            max_requests=max_requests,
+            time_budget=float(time_budget) if time_budget is not None else None,
+            cleanup=cleanup,
+            state_dir=default_state_dir(environ, state_dir) if base_url is not None else None,
+        )
+
+    def replace(self, **changes: object) -> CheckConfig:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether the run changes data on a host that is not this machine (``--yes`` or a prompt)."""
+        writes = not self.read_only or self.cleanup is not None
+        return writes and self.base_url is not None and not self.embedded and not is_loopback(self.base_url)
+
+    @property
+    def safety(self) -> tuple[str, ...]:
+        """The safety options in force, for the start of the run's output."""
+        options = []
+        if self.read_only:
+            options.append("read-only")
+        elif not self.phone_writes:
+            options.append("no phone-number writes")
+        if self.rate_limit is not None:
+            options.append(f"at most {self.rate_limit:g} requests/s")
+        if self.max_requests is not None:
+            options.append(f"at most {self.max_requests} requests")
+        if self.time_budget is not None:
+            options.append(f"time budget {self.time_budget:g} s")
+        return tuple(options)
+
+    def selects(self, check: str) -> bool:
+        """Whether the run reports ``check``."""
+        return check in self.checks
+
+    @property
+    def suites(self) -> tuple[str, ...]:
+        """The suites that have at least one selected check, in run order."""
+        wanted = {by_name(name).suite for name in self.checks}
+        return tuple(suite for suite in SUITES if suite in wanted)
+
+    @property
+    def replay_command(self) -> str:
+        """The command line that replays this run (tokens as environment variables)."""
+        parts = ["sip-trunks check"]
+        if self.base_url is not None and not self.embedded:
+            parts.append(f"--base-url {self.base_url}")
+        parts.append(f"--seed {self.seed}")
+        if self.max_examples != DEFAULT_MAX_EXAMPLES:
+            parts.append(f"--max-examples {self.max_examples}")
+        if self.checks != CHECK_NAMES:
+            parts.append(f"--checks {','.join(self.checks)}")
+        if self.read_only:
+            parts.append("--read-only")
+        elif not self.phone_writes:
+            parts.append("--no-phone-writes")
+        return " ".join(parts)
+
+
+def default_state_dir(environ: Mapping[str, str], option: str | Path | None = None) -> Path:
+    """Where run ledgers go: ``option``, else ``$SIP_TRUNKS_STATE_DIR``, else the XDG state home's.
+
+    ``$XDG_STATE_HOME/sip-trunks-kit/runs``, ``~/.local/state/sip-trunks-kit/runs`` when it is
+    unset or relative (the XDG spec says to ignore a relative one).
+    """
+    chosen = option if option not in (None, "") else environ.get(STATE_DIR_ENV) or None
+    if chosen is not None:
+        return Path(chosen).expanduser()
+    xdg = environ.get("XDG_STATE_HOME") or ""
+    if os.path.isabs(xdg):
+        base = Path(xdg)
+    else:
+        home = environ.get("HOME")
+        base = (Path(home) if home else Path.home()) / ".local" / "state"
+    return base / "sip-trunks-kit" / "runs"
+
+
+def _valid_base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--base-url must be an http(s) URL such as http://127.0.0.1:4010, got {value!r}")
+    return value.rstrip("/")
+
+
+def _selected_checks(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return CHECK_NAMES
+    names = value.split(",") if isinstance(value, str) else list(value)
+    wanted: set[str] = set()
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        if name in SUITES:  # a suite name selects all its checks
+            wanted.update(check for check in CHECK_NAMES if by_name(check).suite == name)
+        elif name in CHECK_NAMES:
+            wanted.add(name)
+        else:
+            raise UsageError(
+                f"unknown check {name!r} in --checks; use check or suite names "
+                f"(see `sip-trunks check --list-checks`)"
+            )
+    if not wanted:
+        raise UsageError("--checks selects no check; give check or suite names separated by commas")
+    return tuple(name for name in CHECK_NAMES if name in wanted)

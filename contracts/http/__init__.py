@@ -1,0 +1,1 @@
+"""The target over HTTP: our client that records every exchange, and curl reproductions."""

@@ -1,0 +1,271 @@
+"""The run's safety policy: one ``Guard`` that every request passes, whichever client sends it.
+
+Before each request it paces the rate (``--rate-limit``), spends the budget
+(``--max-requests``, ``--time-budget``) and refuses what the run must never send: a write in
+``--read-only`` mode, a phone-number write with ``--no-phone-writes``, a write to a trunk the
+run did not create. After each answer it tells the ledger what was created or listed. A
+``429`` is waited out (``Retry-After``) and retried here, so no check ever sees it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from contracts.errors import ContractsError, UsageError
+from contracts.safety.ledger import Ledger
+
+__all__ = [
+    "SAFE_METHODS",
+    "BudgetExhausted",
+    "Guard",
+    "Refused",
+    "is_loopback",
+    "parse_duration",
+    "parse_rate",
+    "retry_after_seconds",
+]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A 429 is retried this many times before it is handed to the checks as it is.
+MAX_RATE_LIMIT_RETRIES = 8
+# Longer Retry-After values are capped: the time budget bounds the wait anyway.
+MAX_RETRY_AFTER = 60.0
+_RESOURCE = re.compile(r"^/(?P<kind>sip-trunks|phone-numbers)/(?P<id>[^/?#]+)")
+_RATE = re.compile(r"^(?P<count>\d+(?:\.\d+)?)/(?P<unit>s|sec|second|m|min|minute)$")
+_DURATION = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)(?P<unit>ms|s|m|min|h)?$")
+_UNIT_SECONDS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0}
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+class BudgetExhausted(KeyboardInterrupt):
+    """``--max-requests`` or ``--time-budget`` is spent: the run stops sending and cleans up.
+
+    A ``KeyboardInterrupt``, so hypothesis and schemathesis stop the way they stop for Ctrl-C;
+    the engine tells the two apart by ``Guard.stopped``.
+    """
+
+
+class Refused(ContractsError):
+    """The run was about to send a request its safety options forbid; it stops instead."""
+
+
+def parse_rate(text: str) -> float:
+    """Requests per second from ``"10/s"``, ``"2.5/s"`` or ``"600/min"``."""
+    match = _RATE.match("".join(text.split()).lower())
+    if match is None or float(match["count"]) <= 0:
+        raise UsageError(f"--rate-limit must look like 10/s or 600/min, got {text!r}")
+    return float(match["count"]) / _UNIT_SECONDS[match["unit"]]
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``"90"``, ``"90s"``, ``"5m"`` or ``"1h"``."""
+    match = _DURATION.match(text.strip().lower())
+    if match is None or float(match["amount"]) <= 0:
+        raise UsageError(f"--time-budget must look like 90s, 5m or 1h, got {text!r}")
+    unit = match["unit"] or "s"
+    return float(match["amount"]) * (0.001 if unit == "ms" else _UNIT_SECONDS[unit])
+
+
+def is_loopback(base_url: str) -> bool:
+    """Whether ``base_url`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def retry_after_seconds(value: str | None) -> float:
+    """The wait a ``Retry-After`` header asks for (seconds or an HTTP date); 1 s when absent or unreadable."""
+    if value is None:
+        return 1.0
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+@dataclass
+class Guard:
+    """What one run may send, and how fast; shared by our client and schemathesis's.
+
+    ``tokens`` maps each API key of the run to its organization (``first``/``second``): a
+    request is a write by an organization when its method has a side effect and its
+    Authorization header carries that organization's key.
+    """
+
+    ledger: Ledger
+    tokens: dict[str, str] = field(default_factory=dict)
+    read_only: bool = False
+    phone_writes: bool = True
+    rate: float | None = None  # requests per second
+    max_requests: int | None = None
+    time_budget: float | None = None  # seconds
+    sleep: Sleep = time.sleep
+    clock: Clock = time.monotonic
+    sent: int = 0
+    rate_limited: int = 0  # 429s waited out
+    stopped: str | None = None  # why the budget ended the run
+    cleaning: bool = False  # cleanup is exempt from the budget
+    _started: float = field(default=0.0, repr=False)
+    _next_at: float = field(default=0.0, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._started = self.clock()
+
+    # -- what may be sent ---------------------------------------------------------------------
+
+    def org_of(self, authorization: str | None) -> str | None:
+        """The organization whose key an Authorization header carries (in any scheme), or None."""
+        if not authorization:
+            return None
+        for token in sorted(self.tokens, key=len, reverse=True):
+            if token in authorization:
+                return self.tokens[token]
+        return None
+
+    def may_send(self, method: str, authorization: str | None) -> bool:
+        """False for a write with one of the run's keys in a ``--read-only`` run."""
+        return not (
+            self.read_only and method.upper() not in SAFE_METHODS and self.org_of(authorization) is not None
+        )
+
+    def sends_operation(self, method: str, template: str) -> bool:
+        """Whether generated requests may exercise an operation (``PATCH``, ``/phone-numbers/{id}``)."""
+        method = method.upper()
+        if method in SAFE_METHODS:
+            return True
+        if self.read_only:
+            return False
+        return self.phone_writes or not template.startswith("/phone-numbers")
+
+    def refusal(self, method: str, path: str, authorization: str | None) -> str | None:
+        """Why the run must not send this request, or None when it may."""
+        method = method.upper()
+        if method in SAFE_METHODS or self.org_of(authorization) is None:
+            return None
+        if self.read_only:
+            return f"{method} {path} has a side effect and the run is --read-only"
+        match = _RESOURCE.match(path)
+        if match is None:
+            return None
+        if match["kind"] == "phone-numbers":
+            if self.phone_writes or not self.ledger.is_phone(match["id"]):
+                return None  # an id no phone number has cannot change one
+            return f"{method} {path} writes a phone number (--no-phone-writes)"
+        if self.ledger.is_foreign(match["id"]):
+            return f"{method} {path} names a trunk this run did not create"
+        return None
+
+    def swaps_id(self, method: str, path: str) -> bool:
+        """Whether a generated request must go to an unknown id instead of the one in ``path``.
+
+        A write to a trunk the run did not create; any method on a phone number other than
+        the ``PATCH`` the run puts back (a ``DELETE`` the target wrongly obeyed could not
+        be undone), and every one with ``--no-phone-writes``.
+        """
+        method = method.upper()
+        match = _RESOURCE.match(path)
+        if method in SAFE_METHODS or match is None:
+            return False
+        if match["kind"] == "sip-trunks":
+            return self.ledger.is_foreign(match["id"])
+        return method != "PATCH" or not self.phone_writes
+
+    def before_write(self, method: str, path: str, authorization: str | None) -> None:
+        """Note the phone number's link before the run first changes it, so it can be put back."""
+        match = _RESOURCE.match(path)
+        org = self.org_of(authorization)
+        writes = method.upper() not in SAFE_METHODS
+        if writes and match is not None and org is not None and match["kind"] == "phone-numbers":
+            self.ledger.phone_written(org, match["id"])
+
+    # -- pace and budget ------------------------------------------------------------------------
+
+    def admit(self) -> None:
+        """Wait for the rate limit, then spend one request; ``BudgetExhausted`` when none is left."""
+        with self._lock:
+            if not self.cleaning:
+                self._check_budget()
+            self.sent += 1
+            if self.rate is None:
+                return
+            now = self.clock()
+            wait = self._next_at - now
+            self._next_at = max(now, self._next_at) + 1.0 / self.rate
+        if wait > 0:
+            self.sleep(wait)
+
+    def wait_out(self, retry_after: str | None) -> None:
+        """Wait as a 429 asks before retrying; ``BudgetExhausted`` if the wait outlasts the budget."""
+        delay = retry_after_seconds(retry_after)
+        with self._lock:
+            self.rate_limited += 1
+            budget = None if self.cleaning else self.time_budget
+            if budget is not None and self.clock() + delay - self._started > budget:
+                self._stop(f"--time-budget {budget:g}s spent (waiting out a 429)")
+        if delay > 0:
+            self.sleep(delay)
+
+    def _check_budget(self) -> None:
+        if self.stopped is not None:
+            raise BudgetExhausted(self.stopped)
+        if self.max_requests is not None and self.sent >= self.max_requests:
+            self._stop(f"--max-requests {self.max_requests} reached")
+        if self.time_budget is not None and self.clock() - self._started >= self.time_budget:
+            self._stop(f"--time-budget {self.time_budget:g}s spent")
+
+    def _stop(self, reason: str) -> None:
+        self.stopped = reason
+        raise BudgetExhausted(reason)
+
+    # -- after the answer -----------------------------------------------------------------------
+
+    def observe(self, method: str, path: str, authorization: str | None, status: int, content: bytes) -> None:
+        """Tell the ledger about a created trunk, a listed one, or phone numbers as first seen."""
+        path = path.split("?", 1)[0].rstrip("/")
+        method = method.upper()
+        if method not in ("POST", "GET") or status not in (200, 201) or not content:
+            return
+        if path not in ("/sip-trunks", "/phone-numbers"):
+            return
+        org = self.org_of(authorization)
+        if org is None:
+            return
+        try:
+            body = json.loads(content)
+        except ValueError:
+            return
+        if not isinstance(body, dict):
+            return
+        if method == "POST" and path == "/sip-trunks" and status == 201:
+            trunk_id = body.get("id")
+            if isinstance(trunk_id, str):
+                self.ledger.created(org, trunk_id, str(body.get("name", "")))
+        elif method == "GET" and status == 200:
+            key = "trunks" if path == "/sip-trunks" else "phone_numbers"
+            items = body.get(key)
+            if isinstance(items, list):
+                found = [item for item in items if isinstance(item, dict)]
+                if key == "trunks":
+                    self.ledger.listed(org, found)
+                else:
+                    self.ledger.phones(org, found)

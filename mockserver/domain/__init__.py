@@ -1,0 +1,1 @@
+"""The domain: organizations, trunks, phone numbers and the vault; the standard library only, no HTTP."""

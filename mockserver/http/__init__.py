@@ -1,0 +1,1 @@
+"""The HTTP layer: the app factory, middleware, the fast path, handlers, problems and validation."""
