@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +15,32 @@ from mockserver.controls.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.controls.rate_limit import RateLimit
 from mockserver.domain.store import DEFAULT_MAX_TRUNKS
 
-__all__ = ["MAX_BODY_BYTES", "TOKENS_ENV", "MockConfig", "parse_tokens"]
+__all__ = ["MAX_BODY_BYTES", "MEMORY", "STORE_ENV", "TOKENS_ENV", "MockConfig", "mask_url", "parse_tokens"]
 
 TOKENS_ENV = "SIP_TRUNKS_TOKENS"
+STORE_ENV = "SIP_TRUNKS_STORE"
+MEMORY = "memory"
+_STORE_SCHEMES = ("redis://", "rediss://", "unix://")
+MAX_WORKERS = 64
 MAX_BODY_BYTES = 65536  # the spec's 413 limit (64 KiB)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``: ``redis://:***@host:6379/0``.
+
+    A lone user-info (``redis://secret@host``) is read as a password by Redis clients, so it is
+    masked too, and so is a ``password=`` query parameter.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    rest = re.sub(r"([?&]password=)[^&]*", r"\1***", rest)
+    authority, slash, path = rest.partition("/")
+    credentials, at, host = authority.rpartition("@")
+    if not at:
+        return f"{scheme}://{rest}"
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}://{user + ':' if colon else ''}***@{host}{slash}{path}"
 
 
 def parse_tokens(value: str) -> tuple[str, ...]:
@@ -32,7 +55,9 @@ class MockConfig:
     ``tokens`` empty means any non-empty bearer token is accepted (each one its own
     organization); otherwise only those tokens are. ``latency`` (every operation) and
     ``faults`` are the faults the mock starts with, ``fault_seed`` seeds their draws;
-    ``rate_limit`` None is off; ``journal_size`` 0 turns the request journal off.
+    ``rate_limit`` None is off; ``journal_size`` 0 turns the request journal off. ``store`` is
+    ``memory`` (this process) or a Redis URL whose state every replica shares; ``workers``
+    above 1 needs such a store.
     """
 
     host: str = "127.0.0.1"
@@ -49,8 +74,22 @@ class MockConfig:
     fault_seed: int = 0
     rate_limit: RateLimit | None = None
     journal_size: int = DEFAULT_JOURNAL_SIZE
+    store: str = MEMORY
+    workers: int = 1
 
     def __post_init__(self) -> None:
+        if self.store != MEMORY and not self.store.startswith(_STORE_SCHEMES):
+            raise ValueError(
+                "store must be 'memory' or a Redis URL like redis://localhost:6379/0, "
+                f"got {mask_url(self.store)!r}"
+            )
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, got {self.workers}")
+        if self.workers > 1 and not self.shared:
+            raise ValueError(
+                f"--workers {self.workers} needs a shared store: each worker would have its own state "
+                "in memory; give --store redis://HOST:PORT/DB (or SIP_TRUNKS_STORE)"
+            )
         if self.max_trunks < 0:
             raise ValueError(f"max_trunks must be 0 or more, got {self.max_trunks}")
         if not 0 <= self.port <= 65535:
@@ -65,8 +104,13 @@ class MockConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> MockConfig:
-        """A config from ``fields``; without ``tokens`` (or with none), ``SIP_TRUNKS_TOKENS`` gives them."""
+        """A config from ``fields``; without ``tokens`` (or with none), ``SIP_TRUNKS_TOKENS`` gives them.
+
+        Without ``store`` (or with None), ``SIP_TRUNKS_STORE`` gives it (default ``memory``).
+        """
         environ = os.environ if environ is None else environ
+        if fields.get("store") is None:
+            fields["store"] = environ.get(STORE_ENV, "").strip() or MEMORY
         if not fields.get("tokens"):
             fields["tokens"] = parse_tokens(environ.get(TOKENS_ENV, ""))
         else:
@@ -82,6 +126,16 @@ class MockConfig:
         """The faults to start with: ``latency`` on every operation first, then ``faults``."""
         latency = () if self.latency is None else (FaultSpec(latency=self.latency),)
         return latency + self.faults
+
+    @property
+    def shared(self) -> bool:
+        """Whether the state lives outside this process (Redis), so replicas share it."""
+        return self.store != MEMORY
+
+    @property
+    def store_label(self) -> str:
+        """The store as it may be shown: ``memory`` or its URL with the password masked."""
+        return mask_url(self.store)
 
     @property
     def base_url(self) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from mockserver.controls.faults import path_matcher
 from mockserver.domain.models import format_timestamp
 
-__all__ = ["BODY_LIMIT", "DEFAULT_JOURNAL_SIZE", "MASK", "MAX_JOURNAL_SIZE", "Journal"]
+__all__ = ["BODY_LIMIT", "DEFAULT_JOURNAL_SIZE", "MASK", "MAX_JOURNAL_SIZE", "Entry", "Journal", "render"]
 
 DEFAULT_JOURNAL_SIZE = 1000
 MAX_JOURNAL_SIZE = 100_000
@@ -30,7 +30,7 @@ MASK = "********"
 # id, started (Unix time), method, path, status (None: no answer), duration_ms, org,
 # request body, response body, ids of the faults applied. A tuple of atoms: cheap to build,
 # and left alone by the garbage collector.
-_Entry = tuple[int, float, str, str, int | None, float, str | None, bytes, bytes, tuple[str, ...]]
+Entry = tuple[int, float, str, str, int | None, float, str | None, bytes, bytes, tuple[str, ...]]
 
 
 class _Masker:
@@ -109,7 +109,7 @@ class Journal:
             raise ValueError(f"journal size must be between 1 and {MAX_JOURNAL_SIZE}, got {size}")
         self.size = size
         self.secret_fields = frozenset(secret_fields)
-        self._entries: deque[_Entry] = deque(maxlen=size)
+        self._entries: deque[Entry] = deque(maxlen=size)
         self._ids = itertools.count(1)
 
     def __len__(self) -> int:
@@ -155,19 +155,7 @@ class Journal:
         ``path`` is a concrete path or a template (``/sip-trunks/{id}``). Secrets are masked,
         also those of the requests the filters leave out.
         """
-        snapshot = list(self._entries)
-        masker = _Masker(self.secret_fields)
-        for entry in snapshot:
-            masker.collect(entry[7])
-        method = method.upper() if method else None
-        pattern = path_matcher(path) if path else None
-        return [
-            _to_json(entry, masker)
-            for entry in snapshot
-            if (org is None or entry[6] == org)
-            and (method is None or entry[2] == method)
-            and (pattern is None or pattern.match(entry[3]))
-        ]
+        return render(list(self._entries), self.secret_fields, org=org, method=method, path=path)
 
     def clear(self, org: str | None = None) -> None:
         """Forget every entry, or only ``org``'s."""
@@ -177,7 +165,30 @@ class Journal:
             self._entries = deque((e for e in self._entries if e[6] != org), maxlen=self.size)
 
 
-def _to_json(entry: _Entry, masker: _Masker) -> dict[str, Any]:
+def render(
+    snapshot: list[Entry],
+    secret_fields: frozenset[str],
+    *,
+    org: str | None = None,
+    method: str | None = None,
+    path: str | None = None,
+) -> list[dict[str, Any]]:
+    """Entries as ``GET /__admin/requests`` shows them, filtered; secrets masked (see ``Journal.entries``)."""
+    masker = _Masker(secret_fields)
+    for entry in snapshot:
+        masker.collect(entry[7])
+    method = method.upper() if method else None
+    pattern = path_matcher(path) if path else None
+    return [
+        _to_json(entry, masker)
+        for entry in snapshot
+        if (org is None or entry[6] == org)
+        and (method is None or entry[2] == method)
+        and (pattern is None or pattern.match(entry[3]))
+    ]
+
+
+def _to_json(entry: Entry, masker: _Masker) -> dict[str, Any]:
     entry_id, started, method, path, status, duration_ms, org, request, response, faults = entry
     request_body, request_cut = masker.body(request)
     response_body, response_cut = masker.body(response)

@@ -24,46 +24,26 @@ from mockserver.config import MockConfig
 from mockserver.controls.fault_table import Catalog, Fault, FaultTable
 from mockserver.controls.faults import DEFAULT_RETRY_AFTER, ConnectionDropped
 from mockserver.controls.journal import BODY_LIMIT, Journal
-from mockserver.controls.rate_limit import RateLimit, RateLimiter
+from mockserver.controls.panel import ControlPanel, Controls
+from mockserver.controls.rate_limit import RateLimiter
+from mockserver.domain.errors import StoreUnavailable
 from mockserver.domain.models import org_key
 from mockserver.http.paths import ADMIN_BASE_PATH, SPEC_DOCUMENT_PATH, UI_PATH
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ConnectionDropped", "Controls", "ControlsMiddleware", "build_controls", "current_controls"]
+__all__ = [
+    "ConnectionDropped",
+    "ControlPanel",
+    "Controls",
+    "ControlsMiddleware",
+    "build_controls",
+    "current_controls",
+]
 
 DROP_TIMEOUT = 5.0  # seconds to wait for the server to notice a dropped connection
 _DRAIN_MESSAGES = 64  # a request body is at most 64 KiB: a bounded number of messages to skip
-
-
-class Controls:
-    """The journal, rate limiter and fault table of one app, and what ``POST /__admin/reset`` does to them."""
-
-    def __init__(
-        self,
-        faults: FaultTable,
-        limiter: RateLimiter,
-        journal: Journal | None,
-        rate_limit: RateLimit | None = None,
-    ) -> None:
-        self.faults = faults
-        self.limiter = limiter
-        self.journal = journal
-        self.rate_limit = rate_limit  # the limit given at start, which reset() restores
-
-    def __repr__(self) -> str:
-        return f"<Controls: {len(self.faults)} faults, rate limit {self.limiter.limit}, {self.journal!r}>"
-
-    def reset(self, token: str | None = None) -> None:
-        """Back to the start: faults, rate limit and buckets, empty journal (for all, or one organization)."""
-        self.faults.reset(token)
-        if token is None:
-            self.limiter.limit = self.rate_limit
-        else:
-            self.limiter.reset(org_key(token))
-        if self.journal is not None:
-            self.journal.clear(None if token is None else org_key(token))
 
 
 @functools.cache
@@ -85,18 +65,27 @@ def _write_only_fields(spec: Mapping[str, Any]) -> Iterable[str]:
                 yield name
 
 
+def product_catalog() -> Catalog:
+    """A fresh catalog of the product API's operations (its path cache is its own)."""
+    return Catalog(_product_facts()[0].operations)
+
+
+def secret_fields() -> frozenset[str]:
+    """The spec's write-only fields (``password``), masked in the journal."""
+    return _product_facts()[1]
+
+
 def build_controls(config: MockConfig) -> Controls:
-    """The controls a config asks for; ``InvalidFault`` if a fault given at start cannot be injected."""
-    catalog, secret_fields = _product_facts()
-    faults = FaultTable(Catalog(catalog.operations), config.startup_faults, seed=config.fault_seed)
-    journal = Journal(config.journal_size, secret_fields) if config.journal_size else None
+    """The in-process controls a config asks for; ``InvalidFault`` if a fault given at start is refused."""
+    faults = FaultTable(product_catalog(), config.startup_faults, seed=config.fault_seed)
+    journal = Journal(config.journal_size, secret_fields()) if config.journal_size else None
     return Controls(faults, RateLimiter(config.rate_limit), journal, config.rate_limit)
 
 
-_current: contextvars.ContextVar[Controls] = contextvars.ContextVar("mockserver_controls")
+_current: contextvars.ContextVar[ControlPanel] = contextvars.ContextVar("mockserver_controls")
 
 
-def current_controls() -> Controls:
+def current_controls() -> ControlPanel:
     """The controls of the app serving the admin request being handled."""
     try:
         return _current.get()
@@ -131,7 +120,7 @@ def _is_docs(path: str) -> bool:
 class ControlsMiddleware:
     """Journal every product API request; refuse it (429) over the rate limit; apply matching faults."""
 
-    def __init__(self, app: ASGIApp, controls: Controls) -> None:
+    def __init__(self, app: ASGIApp, controls: ControlPanel) -> None:
         self.app = app
         self.controls = controls
 
@@ -147,17 +136,14 @@ class ControlsMiddleware:
             finally:
                 _current.reset(token)
             return
-        controls = self.controls
-        if (controls.journal is None and controls.limiter.limit is None and not controls.faults) or _is_docs(
-            path
-        ):
+        if not self.controls.intercepts or _is_docs(path):
             await self.app(scope, receive, send)
             return
         await self._intercept(scope, receive, send)
 
     async def _intercept(self, scope: Scope, receive: Receive, send: Send) -> None:
         controls = self.controls
-        journal = controls.journal
+        journal = controls.journal_size > 0
         org = _org(scope)
         started_at, started = time.time(), time.perf_counter()
         status: int | None = None
@@ -181,35 +167,39 @@ class ControlsMiddleware:
                 status = message["status"]
                 if extra_headers:
                     message = {**message, "headers": [*message.get("headers", ()), *extra_headers]}
-            elif journal is not None and message["type"] == "http.response.body" and sizes[1] <= BODY_LIMIT:
+            elif journal and message["type"] == "http.response.body" and sizes[1] <= BODY_LIMIT:
                 chunk = message.get("body", b"")
                 response_chunks.append(chunk)
                 sizes[1] += len(chunk)
             await send(message)
 
         try:
-            limiter = controls.limiter
-            if limiter.limit is not None:
-                verdict = limiter.take(org or "-")
+            try:
+                admission = await controls.admit(scope["method"], scope["path"], org)
+            except StoreUnavailable as exc:
+                if journal:
+                    await _drain(receive_)
+                await _send_problem(send_, 503, str(exc), [(b"retry-after", b"%d" % exc.retry_after)])
+                return
+            verdict = admission.verdict
+            if verdict is not None:
                 extra_headers = verdict.headers()
                 if not verdict.allowed:
                     detail = (
-                        f"Rate limit of {limiter.limit} per organization exceeded; "
+                        f"Rate limit of {admission.rate} per organization exceeded; "
                         f"retry after {verdict.retry_after} s"
                     )
-                    if journal is not None:
+                    if journal:
                         await _drain(receive_)
                     await _send_problem(send_, 429, detail)
                     return
-            decision = (
-                controls.faults.decide(scope["method"], scope["path"], org) if controls.faults else None
-            )
+            decision = admission.decision
             if decision is not None:
                 fired = decision.fired
                 if decision.delay:
                     await asyncio.sleep(decision.delay)
                 fault = decision.fault
-                if fault is not None and journal is not None:
+                if fault is not None and journal:
                     await _drain(receive_)
                 if fault is not None and fault.spec.drop:
                     await _drop(receive)
@@ -218,10 +208,10 @@ class ControlsMiddleware:
                     detail = f"Injected by the mock: fault {fault.id} ({fault.spec})"
                     await _send_problem(send_, fault.spec.status, detail, _fault_headers(fault))
                     return
-            await self.app(scope, receive_ if journal is not None else receive, send_)
+            await self.app(scope, receive_ if journal else receive, send_)
         finally:
-            if journal is not None:
-                journal.record(
+            if journal:
+                controls.record(
                     started=started_at,
                     method=scope["method"],
                     path=scope["path"],

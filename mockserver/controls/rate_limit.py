@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from mockserver.domain.errors import DomainError
 
-__all__ = ["InvalidRateLimit", "RateLimit", "RateLimiter", "Verdict", "parse_rate_limit"]
+__all__ = ["InvalidRateLimit", "RateLimit", "RateLimiter", "Verdict", "parse_rate_limit", "verdict"]
 
 MAX_BUCKETS = 10_000  # organizations tracked at once; the least recently seen is forgotten first
 _UNITS = {
@@ -99,6 +99,18 @@ class Verdict:
         return pairs
 
 
+def verdict(limit: RateLimit, tokens: float, allowed: bool) -> Verdict:
+    """The verdict of a bucket left with ``tokens`` after a request was ``allowed`` (or not)."""
+    rate = limit.per_second
+    return Verdict(
+        allowed=allowed,
+        limit=limit.requests,
+        remaining=int(tokens),
+        reset=math.ceil((limit.requests - tokens) / rate),
+        retry_after=0 if allowed else math.ceil((1 - tokens) / rate),
+    )
+
+
 class RateLimiter:
     """Token buckets by organization under one ``RateLimit``; ``limit`` None means off."""
 
@@ -134,13 +146,7 @@ class RateLimiter:
         if allowed:
             tokens -= 1
         self._buckets[org] = (tokens, now)
-        return Verdict(
-            allowed=allowed,
-            limit=limit.requests,
-            remaining=int(tokens),
-            reset=math.ceil((capacity - tokens) / rate),
-            retry_after=0 if allowed else math.ceil((1 - tokens) / rate),
-        )
+        return verdict(limit, tokens, allowed)
 
     def reset(self, org: str | None = None) -> None:
         """Fill every bucket again, or only ``org``'s."""

@@ -8,7 +8,8 @@
     │   └── PhoneNumberNotFound
     ├── UnknownTransferTrunk (ValueError)
     ├── TrunkLimitReached
-    └── InvalidState (ValueError)
+    ├── InvalidState (ValueError)
+    └── StoreUnavailable (ConnectionError): a shared store (Redis) cannot be reached
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "InvalidState",
     "NotFound",
     "PhoneNumberNotFound",
+    "StoreUnavailable",
     "TrunkLimitReached",
     "TrunkNotFound",
     "UnknownTransferTrunk",
@@ -63,3 +65,15 @@ class TrunkLimitReached(DomainError):
 
 class InvalidState(DomainError, ValueError):
     """An imported state or seed breaks a rule (duplicate ids, dangling references, caps)."""
+
+
+class StoreUnavailable(DomainError, ConnectionError):
+    """The shared store cannot be reached or did not answer in time; nothing was applied, or all of it.
+
+    The message names the store (its URL, password masked) and why; ``retry_after`` is the
+    number of seconds a client should wait.
+    """
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_MAX_TRUNKS",
     "DEFAULT_PORT",
     "DomainError",
+    "IdFactory",
     "InvalidState",
     "NotFound",
     "PhoneNumberNotFound",
@@ -43,6 +44,7 @@ __all__ = [
     "TrunkLimitReached",
     "TrunkNotFound",
     "UnknownTransferTrunk",
+    "build_state",
 ]
 
 DEFAULT_PORT = 5060
@@ -216,60 +218,79 @@ class Store:
         organization without ``phone_numbers`` gets its demo numbers. Nothing changes if the
         document is refused with ``InvalidState``.
         """
-        organizations: Mapping[str, Any] = state.get("organizations") or {}
-        built: dict[str, Organization] = {}
-        secrets: dict[str, str] = {}
-        taken: set[str] = set()  # trunk ids key the vault, so they are unique across organizations
-        for token, spec in organizations.items():
-            built[token] = self._build_org(token, spec or {}, secrets, taken)
+        built, secrets = build_state(
+            state, max_trunks=self.max_trunks, now=format_timestamp(self._clock()), new_id=self._new_id
+        )
         for token in list(self._orgs):
             self._drop(token)
         self._orgs = built
         for trunk_id, secret in secrets.items():
             self.vault.put(trunk_id, secret)
 
-    def _build_org(
-        self, token: str, spec: Mapping[str, Any], secrets: dict[str, str], taken: set[str]
-    ) -> Organization:
-        where = f"organizations.{token}"
-        org = Organization(org_key(token))
-        trunks: list[Mapping[str, Any]] = spec.get("trunks") or []
-        if len(trunks) > self.max_trunks:
-            raise InvalidState(f"{where}.trunks: {len(trunks)} trunks, over the limit of {self.max_trunks}")
-        now = format_timestamp(self._clock())
-        for index, item in enumerate(trunks):
-            trunk = Trunk(
-                id=item.get("id") or self._new_id(),
-                name=item["name"],
-                host=item["host"],
-                port=item.get("port", DEFAULT_PORT),
-                username=item["username"],
-                created_at=item.get("created_at") or now,
-            )
-            if trunk.id in taken:
-                raise InvalidState(f"{where}.trunks[{index}].id: duplicate trunk id {trunk.id}")
-            taken.add(trunk.id)
-            org.trunks[trunk.id] = trunk
-            if item.get("password") is not None:
-                secrets[trunk.id] = item["password"]
-        if "phone_numbers" not in spec:
-            org.phone_numbers = {number.id: number for number in demo_phone_numbers(token)}
-            return org
-        for index, item in enumerate(spec.get("phone_numbers") or []):
-            number = PhoneNumber(
-                id=item.get("id") or self._new_id(),
-                number=item["number"],
-                transfer_trunk_id=item.get("transfer_trunk_id"),
-                created_at=item.get("created_at") or now,
-            )
-            if number.id in org.phone_numbers:
-                raise InvalidState(
-                    f"{where}.phone_numbers[{index}].id: duplicate phone number id {number.id}"
-                )
-            if number.transfer_trunk_id is not None and number.transfer_trunk_id not in org.trunks:
-                raise InvalidState(
-                    f"{where}.phone_numbers[{index}].transfer_trunk_id: "
-                    f"no trunk {number.transfer_trunk_id} in this organization"
-                )
-            org.phone_numbers[number.id] = number
+
+def build_state(
+    state: Mapping[str, Any], *, max_trunks: int, now: str, new_id: IdFactory
+) -> tuple[dict[str, Organization], dict[str, str]]:
+    """The organizations of a state document and the passwords of its trunks, or ``InvalidState``.
+
+    Shared by every ``StateStore``: missing ids are drawn from ``new_id``, a missing
+    ``created_at`` is ``now``, a missing ``port`` 5060; an organization without
+    ``phone_numbers`` gets its demo numbers.
+    """
+    organizations: Mapping[str, Any] = state.get("organizations") or {}
+    built: dict[str, Organization] = {}
+    secrets: dict[str, str] = {}
+    taken: set[str] = set()  # trunk ids key the vault, so they are unique across organizations
+    for token, spec in organizations.items():
+        built[token] = _build_org(token, spec or {}, secrets, taken, max_trunks, now, new_id)
+    return built, secrets
+
+
+def _build_org(
+    token: str,
+    spec: Mapping[str, Any],
+    secrets: dict[str, str],
+    taken: set[str],
+    max_trunks: int,
+    now: str,
+    new_id: IdFactory,
+) -> Organization:
+    where = f"organizations.{token}"
+    org = Organization(org_key(token))
+    trunks: list[Mapping[str, Any]] = spec.get("trunks") or []
+    if len(trunks) > max_trunks:
+        raise InvalidState(f"{where}.trunks: {len(trunks)} trunks, over the limit of {max_trunks}")
+    for index, item in enumerate(trunks):
+        trunk = Trunk(
+            id=item.get("id") or new_id(),
+            name=item["name"],
+            host=item["host"],
+            port=item.get("port", DEFAULT_PORT),
+            username=item["username"],
+            created_at=item.get("created_at") or now,
+        )
+        if trunk.id in taken:
+            raise InvalidState(f"{where}.trunks[{index}].id: duplicate trunk id {trunk.id}")
+        taken.add(trunk.id)
+        org.trunks[trunk.id] = trunk
+        if item.get("password") is not None:
+            secrets[trunk.id] = item["password"]
+    if "phone_numbers" not in spec:
+        org.phone_numbers = {number.id: number for number in demo_phone_numbers(token)}
         return org
+    for index, item in enumerate(spec.get("phone_numbers") or []):
+        number = PhoneNumber(
+            id=item.get("id") or new_id(),
+            number=item["number"],
+            transfer_trunk_id=item.get("transfer_trunk_id"),
+            created_at=item.get("created_at") or now,
+        )
+        if number.id in org.phone_numbers:
+            raise InvalidState(f"{where}.phone_numbers[{index}].id: duplicate phone number id {number.id}")
+        if number.transfer_trunk_id is not None and number.transfer_trunk_id not in org.trunks:
+            raise InvalidState(
+                f"{where}.phone_numbers[{index}].transfer_trunk_id: "
+                f"no trunk {number.transfer_trunk_id} in this organization"
+            )
+        org.phone_numbers[number.id] = number
+    return org

@@ -15,6 +15,9 @@ from connexion.options import SwaggerUIOptions
 from connexion.security import BearerSecurityHandler
 
 from mockserver.config import MockConfig
+from mockserver.controls.panel import ControlPanel
+from mockserver.domain.interface import StateStore
+from mockserver.domain.memory import MemoryStore
 from mockserver.domain.store import Store
 from mockserver.http import problems
 from mockserver.http.access_log import AccessLogMiddleware, LineWriter
@@ -79,7 +82,10 @@ def product_spec() -> dict[str, Any]:
 
 
 def middlewares(
-    config: MockConfig, table: problems.AllowTable, access_log: LineWriter | None = None
+    config: MockConfig,
+    table: problems.AllowTable,
+    access_log: LineWriter | None = None,
+    controls: ControlPanel | None = None,
 ) -> list[Any]:
     """The whole middleware stack, outermost first: the one place to add a layer."""
     stack: list[Any] = list(ConnexionMiddleware.default_middlewares)
@@ -98,37 +104,52 @@ def middlewares(
     # connection through the server's own receive (see mockserver/controls/middleware.py).
     from mockserver.controls.middleware import ControlsMiddleware, build_controls
 
-    stack.insert(0, functools.partial(ControlsMiddleware, controls=build_controls(config)))
+    if controls is None:
+        controls = build_controls(config)
+    stack.insert(0, functools.partial(ControlsMiddleware, controls=controls))
     if config.access_log:
         stack.insert(0, functools.partial(AccessLogMiddleware, write=access_log))
     return stack
 
 
 def create_app(
-    config: MockConfig | None = None, *, store: Store | None = None, access_log: LineWriter | None = None
+    config: MockConfig | None = None,
+    *,
+    store: Store | StateStore | None = None,
+    access_log: LineWriter | None = None,
 ) -> AsyncApp:
     """Build the mock: the product API at ``/``, Swagger UI at ``/ui``, the admin API at ``/__admin``.
 
     ``store`` defaults to a new empty ``Store`` with ``config.max_trunks`` (a given store
-    keeps its own cap); with a ``config.seed_file`` the seed is loaded into it and becomes
-    what ``reset()`` returns to. Swagger UI is at ``/ui/``, the spec at ``/openapi.json``
-    (the admin API's at ``/__admin/ui/`` and ``/__admin/openapi.json``). Access lines go to
-    ``access_log`` when given, else to the ``mockserver.access`` logger.
+    keeps its own cap), or, when ``config.store`` is a Redis URL, to the state every replica
+    on that Redis shares (faults, rate limit and journal included; nothing connects before
+    the first request, see ``mockserver.serve.check_store``). With a ``config.seed_file`` the
+    seed is loaded and becomes what ``reset()`` returns to. Swagger UI is at ``/ui/``, the
+    spec at ``/openapi.json`` (the admin API's at ``/__admin/ui/`` and
+    ``/__admin/openapi.json``). Access lines go to ``access_log`` when given, else to the
+    ``mockserver.access`` logger.
     """
     config = config or MockConfig()
-    if store is None:
-        store = Store(max_trunks=config.max_trunks)
-    if config.seed_file is not None:
-        from mockserver.seed import apply_seed
+    controls: ControlPanel | None = None
+    state: StateStore
+    if store is None and config.shared:
+        state, controls = _shared_state(config)
+    elif store is None or isinstance(store, Store):
+        memory = Store(max_trunks=config.max_trunks) if store is None else store
+        if config.seed_file is not None:
+            from mockserver.seed import apply_seed
 
-        apply_seed(store, config.seed_file)
+            apply_seed(memory, config.seed_file)
+        state = MemoryStore(memory)
+    else:
+        state = store
 
     spec = product_spec()
     table = problems.AllowTable.from_specs([("", spec), (ADMIN_BASE_PATH, admin_spec())])
     app = AsyncApp(
         __name__,
-        middlewares=middlewares(config, table, access_log),
-        resolver=resolver(store),
+        middlewares=middlewares(config, table, access_log, controls),
+        resolver=resolver(state),
         validator_map=VALIDATOR_MAP,
         validate_responses=config.validate_responses,
         strict_validation=True,
@@ -142,4 +163,18 @@ def create_app(
         )
         app.add_api(admin_spec(), base_path=ADMIN_BASE_PATH, name="admin")
     problems.register(app, table)
+    app.state_store = state
     return app
+
+
+def _shared_state(config: MockConfig) -> tuple[StateStore, ControlPanel]:
+    # Loaded only for --store redis://...: the in-memory mock's start-up never imports it.
+    from mockserver.domain.errors import InvalidState
+    from mockserver.redis_store import open_shared
+    from mockserver.seed import SeedError, load_seed
+
+    seed = None if config.seed_file is None else load_seed(config.seed_file)
+    try:
+        return open_shared(config, seed)
+    except InvalidState as exc:
+        raise SeedError(f"{config.seed_file}: {exc}") from None

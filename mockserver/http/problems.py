@@ -24,6 +24,7 @@ from mockserver.domain.errors import (
     DomainError,
     InvalidState,
     NotFound,
+    StoreUnavailable,
     TrunkLimitReached,
     UnknownTransferTrunk,
 )
@@ -35,6 +36,7 @@ PROBLEMS: dict[type[DomainError], tuple[int, str]] = {
     TrunkLimitReached: (409, "Trunk limit reached"),
     UnknownTransferTrunk: (422, "Unknown SIP trunk"),
     InvalidState: (400, "Invalid state"),
+    StoreUnavailable: (503, "Service Unavailable"),
     DomainError: (400, "Bad Request"),
 }
 
@@ -102,7 +104,8 @@ class AllowTable:
 async def _domain_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, DomainError)
     status, title = status_and_title(exc)
-    return problem(status=status, title=title, detail=str(exc))
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreUnavailable) else None
+    return problem(status=status, title=title, detail=str(exc), headers=headers)
 
 
 async def _unauthorized(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

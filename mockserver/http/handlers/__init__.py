@@ -10,7 +10,7 @@ from typing import Any
 
 from connexion.resolver import Resolver
 
-from mockserver.domain.store import Store
+from mockserver.domain.interface import StateStore
 from mockserver.http.handlers import admin, phone_numbers, trunks
 
 __all__ = ["resolver", "snake_case"]
@@ -23,7 +23,7 @@ def snake_case(operation_id: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
 
 
-def resolver(store: Store) -> Resolver:
+def resolver(store: StateStore) -> Resolver:
     """A resolver that finds each operationId's handler and binds it to ``store``."""
 
     def function_resolver(operation_id: str) -> Callable[..., Any]:

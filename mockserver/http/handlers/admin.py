@@ -1,7 +1,8 @@
 """Handlers of the admin API under ``/__admin`` (no authentication; see ``admin.yaml``).
 
 State lives in the store; faults, the rate limit and the journal in the app's controls
-(``mockserver.controls.middleware``), found through ``current_controls()``.
+(``mockserver.controls.panel``), found through ``current_controls()``. Both are awaited:
+they may be shared by replicas through Redis.
 """
 
 from __future__ import annotations
@@ -12,58 +13,58 @@ from connexion.lifecycle import ConnexionResponse
 
 from mockserver.controls.faults import FaultSpec
 from mockserver.controls.middleware import current_controls
-from mockserver.controls.rate_limit import parse_rate_limit
+from mockserver.controls.rate_limit import RateLimit, parse_rate_limit
+from mockserver.domain.interface import StateStore
 from mockserver.domain.models import org_key
-from mockserver.domain.store import Store
 from mockserver.http.handlers._json import JSON, Response, no_content
 
 
-async def get_health(store: Store) -> Response:
+async def get_health(store: StateStore) -> Response:
     """GET /__admin/health."""
-    return {"status": "ok", **store.stats()}, 200, JSON
+    return {"status": "ok", **(await store.stats())}, 200, JSON
 
 
-async def reset_state(store: Store, token: str | None = None) -> ConnexionResponse:
+async def reset_state(store: StateStore, token: str | None = None) -> ConnexionResponse:
     """POST /__admin/reset[?token=KEY]: state, faults, rate limit and journal back to the start."""
-    store.reset(token)
-    current_controls().reset(token)
+    await store.reset(token)
+    await current_controls().reset(token)
     return no_content()
 
 
-async def get_state(store: Store) -> Response:
+async def get_state(store: StateStore) -> Response:
     """GET /__admin/state (never passwords)."""
-    return store.export_state(), 200, JSON
+    return await store.export_state(), 200, JSON
 
 
-async def put_state(store: Store, body: dict[str, Any]) -> Response:
+async def put_state(store: StateStore, body: dict[str, Any]) -> Response:
     """PUT /__admin/state: replace everything (the body was validated against ``State``)."""
-    store.import_state(body)
-    return {"status": "ok", **store.stats()}, 200, JSON
+    await store.import_state(body)
+    return {"status": "ok", **(await store.stats())}, 200, JSON
 
 
 # Faults ---------------------------------------------------------------------------------
 
 
-async def list_faults(store: Store) -> Response:
+async def list_faults(store: StateStore) -> Response:
     """GET /__admin/faults."""
-    return {"faults": [fault.to_json() for fault in current_controls().faults]}, 200, JSON
+    return {"faults": await current_controls().faults_json()}, 200, JSON
 
 
-async def add_fault(store: Store, body: dict[str, Any]) -> Response:
+async def add_fault(store: StateStore, body: dict[str, Any]) -> Response:
     """POST /__admin/faults."""
-    fault = current_controls().faults.add(FaultSpec.from_json(body))
-    return fault.to_json(), 201, {**JSON, "Location": f"/__admin/faults/{fault.id}"}
+    fault = await current_controls().add_fault(FaultSpec.from_json(body))
+    return fault, 201, {**JSON, "Location": f"/__admin/faults/{fault['id']}"}
 
 
-async def clear_faults(store: Store, token: str | None = None) -> ConnexionResponse:
+async def clear_faults(store: StateStore, token: str | None = None) -> ConnexionResponse:
     """DELETE /__admin/faults[?token=KEY]."""
-    current_controls().faults.clear(token)
+    await current_controls().clear_faults(token)
     return no_content()
 
 
-async def delete_fault(store: Store, id: str) -> ConnexionResponse:
+async def delete_fault(store: StateStore, id: str) -> ConnexionResponse:
     """DELETE /__admin/faults/{id}."""
-    current_controls().faults.remove(id)
+    await current_controls().remove_fault(id)
     return no_content()
 
 
@@ -71,44 +72,41 @@ async def delete_fault(store: Store, id: str) -> ConnexionResponse:
 
 
 async def list_requests(
-    store: Store, token: str | None = None, method: str | None = None, path: str | None = None
+    store: StateStore, token: str | None = None, method: str | None = None, path: str | None = None
 ) -> Response:
     """GET /__admin/requests[?token=&method=&path=]: the token is hashed, never kept or shown."""
-    journal = current_controls().journal
-    if journal is None:
-        return {"size": 0, "requests": []}, 200, JSON
+    controls = current_controls()
     org = None if token is None else org_key(token)
-    return {"size": journal.size, "requests": journal.entries(org=org, method=method, path=path)}, 200, JSON
+    entries = await controls.requests(org, method, path)
+    return {"size": controls.journal_size, "requests": entries}, 200, JSON
 
 
-async def clear_requests(store: Store) -> ConnexionResponse:
+async def clear_requests(store: StateStore) -> ConnexionResponse:
     """DELETE /__admin/requests."""
-    journal = current_controls().journal
-    if journal is not None:
-        journal.clear()
+    await current_controls().clear_requests()
     return no_content()
 
 
 # Rate limit -----------------------------------------------------------------------------
 
 
-def _rate(limit: object) -> dict[str, Any]:
+def _rate(limit: RateLimit | None) -> dict[str, Any]:
     return {"rate": None if limit is None else str(limit)}
 
 
-async def get_rate_limit(store: Store) -> Response:
+async def get_rate_limit(store: StateStore) -> Response:
     """GET /__admin/rate-limit."""
-    return _rate(current_controls().limiter.limit), 200, JSON
+    return _rate(await current_controls().rate_limit()), 200, JSON
 
 
-async def put_rate_limit(store: Store, body: dict[str, Any]) -> Response:
+async def put_rate_limit(store: StateStore, body: dict[str, Any]) -> Response:
     """PUT /__admin/rate-limit ``{"rate": "10/s"}``."""
-    limiter = current_controls().limiter
-    limiter.limit = parse_rate_limit(body["rate"])
-    return _rate(limiter.limit), 200, JSON
+    limit = parse_rate_limit(body["rate"])
+    await current_controls().set_rate_limit(limit)
+    return _rate(limit), 200, JSON
 
 
-async def delete_rate_limit(store: Store) -> ConnexionResponse:
+async def delete_rate_limit(store: StateStore) -> ConnexionResponse:
     """DELETE /__admin/rate-limit: rate limiting off."""
-    current_controls().limiter.limit = None
+    await current_controls().set_rate_limit(None)
     return no_content()

@@ -7,21 +7,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.domain.store import Store
+from mockserver.domain.interface import StateStore
 from mockserver.http.handlers._json import JSON, Response
 
 
-async def list_phone_numbers(store: Store, user: str) -> Response:
+async def list_phone_numbers(store: StateStore, user: str) -> Response:
     """GET /phone-numbers."""
-    return {"phone_numbers": [number.to_dict() for number in store.list_phone_numbers(user)]}, 200, JSON
+    numbers = await store.list_phone_numbers(user)
+    return {"phone_numbers": [number.to_dict() for number in numbers]}, 200, JSON
 
 
-async def get_phone_number(store: Store, user: str, id: str) -> Response:
+async def get_phone_number(store: StateStore, user: str, id: str) -> Response:
     """GET /phone-numbers/{id}."""
-    return store.get_phone_number(user, id).to_dict(), 200, JSON
+    return (await store.get_phone_number(user, id)).to_dict(), 200, JSON
 
 
-async def update_phone_number(store: Store, user: str, id: str, body: dict[str, Any]) -> Response:
+async def update_phone_number(store: StateStore, user: str, id: str, body: dict[str, Any]) -> Response:
     """PATCH /phone-numbers/{id}."""
-    number = store.update_phone_number(user, id, transfer_trunk_id=body["transfer_trunk_id"])
+    number = await store.update_phone_number(user, id, transfer_trunk_id=body["transfer_trunk_id"])
     return number.to_dict(), 200, JSON

@@ -9,27 +9,28 @@ from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
 
-from mockserver.domain.store import Store
+from mockserver.domain.interface import StateStore
 from mockserver.http.handlers._json import JSON, Response, no_content
 
 
-async def list_sip_trunks(store: Store, user: str) -> Response:
+async def list_sip_trunks(store: StateStore, user: str) -> Response:
     """GET /sip-trunks."""
-    return {"trunks": [trunk.to_dict() for trunk in store.list_trunks(user)]}, 200, JSON
+    trunks = await store.list_trunks(user)
+    return {"trunks": [trunk.to_dict() for trunk in trunks]}, 200, JSON
 
 
-async def create_sip_trunk(store: Store, user: str, body: dict[str, Any]) -> Response:
+async def create_sip_trunk(store: StateStore, user: str, body: dict[str, Any]) -> Response:
     """POST /sip-trunks."""
-    trunk = store.create_trunk(user, **body)
+    trunk = await store.create_trunk(user, **body)
     return trunk.to_dict(), 201, {**JSON, "Location": f"/sip-trunks/{trunk.id}"}
 
 
-async def get_sip_trunk(store: Store, user: str, id: str) -> Response:
+async def get_sip_trunk(store: StateStore, user: str, id: str) -> Response:
     """GET /sip-trunks/{id}."""
-    return store.get_trunk(user, id).to_dict(), 200, JSON
+    return (await store.get_trunk(user, id)).to_dict(), 200, JSON
 
 
-async def delete_sip_trunk(store: Store, user: str, id: str) -> ConnexionResponse:
+async def delete_sip_trunk(store: StateStore, user: str, id: str) -> ConnexionResponse:
     """DELETE /sip-trunks/{id}."""
-    store.delete_trunk(user, id)
+    await store.delete_trunk(user, id)
     return no_content()

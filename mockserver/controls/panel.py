@@ -1,0 +1,215 @@
+"""The controls' API that the middleware and the admin handlers await, and its in-process implementation.
+
+``ControlPanel`` is what both implementations offer: ``Controls`` (this process's fault
+table, rate limiter and journal) and ``mockserver.redis_store.RedisControls`` (the same,
+shared by replicas through Redis). Standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mockserver.controls.fault_table import Decision, FaultTable
+from mockserver.controls.faults import FaultSpec
+from mockserver.controls.journal import Journal
+from mockserver.controls.rate_limit import RateLimit, RateLimiter, Verdict
+from mockserver.domain.models import org_key
+
+__all__ = ["Admission", "ControlPanel", "Controls"]
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What the controls say about one product request before the app sees it."""
+
+    verdict: Verdict | None = None  # None: no rate limit in force
+    rate: RateLimit | None = None  # the limit the verdict was taken under
+    decision: Decision | None = None  # None: no fault applies
+
+
+NOTHING = Admission()
+
+
+class ControlPanel(Protocol):
+    """Faults, the rate limit and the journal, as the middleware and the admin API use them."""
+
+    journal_size: int  # 0: the journal is off
+
+    @property
+    def intercepts(self) -> bool:
+        """Whether requests must go through ``admit`` and ``record`` (False: nothing is on)."""
+        ...
+
+    async def admit(self, method: str, path: str, org: str | None) -> Admission:
+        """Take the request from its organization's bucket, then decide the faults (and count them)."""
+        ...
+
+    def record(
+        self,
+        *,
+        started: float,
+        method: str,
+        path: str,
+        status: int | None,
+        duration_ms: float,
+        org: str | None,
+        request_body: bytes = b"",
+        response_body: bytes = b"",
+        faults: tuple[str, ...] = (),
+    ) -> None:
+        """Journal one request (see ``Journal.record``); never blocks the answer."""
+        ...
+
+    async def faults_json(self) -> list[dict[str, Any]]:
+        """The faults in force, as ``GET /__admin/faults`` shows them."""
+        ...
+
+    async def add_fault(self, spec: FaultSpec) -> dict[str, Any]:
+        """Add a fault after the others; ``InvalidFault`` if it cannot be injected or too many."""
+        ...
+
+    async def remove_fault(self, fault_id: str) -> None:
+        """Remove one fault, or ``FaultNotFound``."""
+        ...
+
+    async def clear_faults(self, token: str | None) -> None:
+        """Remove every fault, or those scoped to ``token``'s organization."""
+        ...
+
+    async def requests(self, org: str | None, method: str | None, path: str | None) -> list[dict[str, Any]]:
+        """The journal, oldest first, filtered; secrets masked."""
+        ...
+
+    async def clear_requests(self) -> None:
+        """Empty the journal."""
+        ...
+
+    async def rate_limit(self) -> RateLimit | None:
+        """The rate limit in force."""
+        ...
+
+    async def set_rate_limit(self, limit: RateLimit | None) -> None:
+        """Change the rate limit (None: off); every bucket starts full."""
+        ...
+
+    async def reset(self, token: str | None = None) -> None:
+        """Back to the start: faults, rate limit and buckets, empty journal (for all, or one organization)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Write what is pending and release connections."""
+        ...
+
+
+class Controls:
+    """The journal, rate limiter and fault table of one app, in this process."""
+
+    def __init__(
+        self,
+        faults: FaultTable,
+        limiter: RateLimiter,
+        journal: Journal | None,
+        rate_limit: RateLimit | None = None,
+    ) -> None:
+        self.faults = faults
+        self.limiter = limiter
+        self.journal = journal
+        self.journal_size = 0 if journal is None else journal.size
+        self.rate_limit_at_start = rate_limit  # what reset() restores
+
+    def __repr__(self) -> str:
+        return f"<Controls: {len(self.faults)} faults, rate limit {self.limiter.limit}, {self.journal!r}>"
+
+    @property
+    def intercepts(self) -> bool:
+        """See ``ControlPanel.intercepts``."""
+        return self.journal is not None or self.limiter.limit is not None or bool(self.faults)
+
+    async def admit(self, method: str, path: str, org: str | None) -> Admission:
+        """See ``ControlPanel.admit``."""
+        limit = self.limiter.limit
+        verdict = None
+        if limit is not None:
+            verdict = self.limiter.take(org or "-")
+            if not verdict.allowed:
+                return Admission(verdict, limit)
+        decision = self.faults.decide(method, path, org) if self.faults else None
+        if verdict is None and decision is None:
+            return NOTHING
+        return Admission(verdict, limit, decision)
+
+    def record(
+        self,
+        *,
+        started: float,
+        method: str,
+        path: str,
+        status: int | None,
+        duration_ms: float,
+        org: str | None,
+        request_body: bytes = b"",
+        response_body: bytes = b"",
+        faults: tuple[str, ...] = (),
+    ) -> None:
+        """See ``ControlPanel.record``."""
+        if self.journal is not None:
+            self.journal.record(
+                started=started,
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=duration_ms,
+                org=org,
+                request_body=request_body,
+                response_body=response_body,
+                faults=faults,
+            )
+
+    async def faults_json(self) -> list[dict[str, Any]]:
+        """See ``ControlPanel.faults_json``."""
+        return [fault.to_json() for fault in self.faults]
+
+    async def add_fault(self, spec: FaultSpec) -> dict[str, Any]:
+        """See ``ControlPanel.add_fault``."""
+        return self.faults.add(spec).to_json()
+
+    async def remove_fault(self, fault_id: str) -> None:
+        """See ``ControlPanel.remove_fault``."""
+        self.faults.remove(fault_id)
+
+    async def clear_faults(self, token: str | None) -> None:
+        """See ``ControlPanel.clear_faults``."""
+        self.faults.clear(token)
+
+    async def requests(self, org: str | None, method: str | None, path: str | None) -> list[dict[str, Any]]:
+        """See ``ControlPanel.requests``."""
+        if self.journal is None:
+            return []
+        return self.journal.entries(org=org, method=method, path=path)
+
+    async def clear_requests(self) -> None:
+        """See ``ControlPanel.clear_requests``."""
+        if self.journal is not None:
+            self.journal.clear()
+
+    async def rate_limit(self) -> RateLimit | None:
+        """See ``ControlPanel.rate_limit``."""
+        return self.limiter.limit
+
+    async def set_rate_limit(self, limit: RateLimit | None) -> None:
+        """See ``ControlPanel.set_rate_limit``."""
+        self.limiter.limit = limit
+
+    async def reset(self, token: str | None = None) -> None:
+        """See ``ControlPanel.reset``."""
+        self.faults.reset(token)
+        if token is None:
+            self.limiter.limit = self.rate_limit_at_start
+        else:
+            self.limiter.reset(org_key(token))
+        if self.journal is not None:
+            self.journal.clear(None if token is None else org_key(token))
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
