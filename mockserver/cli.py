@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mockserver.config import TOKENS_ENV, MockConfig
+from mockserver.config import MAX_WORKERS, STORE_ENV, TOKENS_ENV, MockConfig
 from mockserver.controls.faults import FaultSpec, Latency, parse_fault, parse_latency
 from mockserver.controls.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.controls.rate_limit import RateLimit, parse_rate_limit
@@ -75,10 +75,18 @@ def banner(config: MockConfig) -> str:
             f"  spec     {url}/openapi.json",
             f"  admin    {url}/__admin/health, POST /__admin/reset, GET|PUT /__admin/state",
             f"  testing  /__admin/faults, /__admin/requests ({journal}), /__admin/rate-limit",
+            *_store_lines(config),
             *_active_controls(config),
             "Press Ctrl+C to stop.",
         ]
     )
+
+
+def _store_lines(config: MockConfig) -> list[str]:
+    if not config.shared:
+        return []
+    workers = f"; {config.workers} workers on this port" if config.workers > 1 else ""
+    return [f"  store    {config.store_label}: state, faults, limits and journal shared by replicas{workers}"]
 
 
 def _active_controls(config: MockConfig) -> list[str]:
@@ -188,6 +196,20 @@ def _configure_logging(level: str) -> None:
     show_default=True,
     help="Requests kept by GET /__admin/requests; 0 turns the journal off.",
 )
+@click.option(
+    "--store",
+    metavar="memory|redis://HOST:PORT/DB",
+    default=None,
+    help=f"Where the state lives: 'memory' (this process) or a Redis that every replica shares "
+    f"(state, faults, rate limits, journal). Default: ${STORE_ENV}, else memory.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=1,
+    show_default=True,
+    help="Processes serving this port; more than 1 needs --store redis://...",
+)
 def mock(
     host: str,
     port: int,
@@ -202,6 +224,8 @@ def mock(
     fault_seed: int,
     rate_limit: RateLimit | None,
     journal_size: int,
+    store: str | None,
+    workers: int,
 ) -> None:
     """Start the stateful mock server of the SIP trunks API."""
     # Start-up builds objects that live as long as the process; no cyclic collection until
@@ -224,19 +248,42 @@ def mock(
             fault_seed=fault_seed,
             rate_limit=rate_limit,
             journal_size=journal_size,
+            store=store,
+            workers=workers,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     from mockserver.controls.faults import InvalidFault
+    from mockserver.domain.errors import StoreUnavailable
     from mockserver.http.app import create_app
-    from mockserver.serve import PortUnavailable, bind_check, serve
+    from mockserver.serve import PortUnavailable, bind_check, check_store, serve, serve_workers
 
-    access_lines = _access_log_writer(log_level) if config.access_log else None
+    refused: tuple[type[Exception], ...] = (SeedError, PortUnavailable, InvalidFault, StoreUnavailable)
+    if config.shared:
+        from mockserver.redis_store import SettingsMismatch
+
+        refused += (SettingsMismatch,)
+    access_lines = _access_log_writer(log_level) if config.access_log and config.workers == 1 else None
     try:
         app = create_app(config, access_log=access_lines)
         config = bind_check(config)
-    except (SeedError, PortUnavailable, InvalidFault) as exc:
+        check_store(app)
+    except refused as exc:
+        if access_lines is not None:
+            access_lines.close()
         raise ConfigError(str(exc)) from None
     _configure_logging(log_level)
     click.echo(banner(config))
-    serve(config, app, on_shutdown=None if access_lines is None else access_lines.close)
+    if config.workers == 1:
+        serve(config, app, on_shutdown=None if access_lines is None else access_lines.close)
+        return
+    del app  # each worker builds its own: its access-log thread and Redis connection
+
+    def build() -> tuple[Any, Callable[[], None] | None]:
+        lines = _access_log_writer(log_level) if config.access_log else None
+        return create_app(config, access_log=lines), None if lines is None else lines.close
+
+    try:
+        serve_workers(config, build)
+    except (PortUnavailable, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
+import os
+import signal
 import socket
 import threading
 import time
@@ -16,7 +19,16 @@ import uvicorn
 
 from mockserver.config import MockConfig
 
-__all__ = ["PortUnavailable", "RunningMock", "bind_check", "running_mock", "serve", "settle_heap"]
+__all__ = [
+    "PortUnavailable",
+    "RunningMock",
+    "bind_check",
+    "check_store",
+    "running_mock",
+    "serve",
+    "serve_workers",
+    "settle_heap",
+]
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
@@ -54,6 +66,17 @@ def bind_check(config: MockConfig) -> MockConfig:
         raise PortUnavailable(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
         ) from None
+
+
+def check_store(app: Any) -> None:
+    """Reach the app's shared store once and initialize it, or join it (nothing to do for memory).
+
+    Raises ``StoreUnavailable`` (Redis cannot be reached) or ``SettingsMismatch`` (Redis holds
+    the state of a mock started with other settings), each with a one-line message.
+    """
+    start = getattr(getattr(app, "state_store", None), "start", None)
+    if start is not None:
+        asyncio.run(start())
 
 
 def settle_heap() -> None:
@@ -116,6 +139,90 @@ def serve(config: MockConfig, app: Any, on_shutdown: Callable[[], None] | None =
     server.run()
 
 
+WORKER_MIN_LIFE = 2.0
+"""Seconds a worker must have served before one that dies is replaced (else the others stop too)."""
+
+_log = logging.getLogger("mockserver.serve")
+
+
+def _listening_socket(config: MockConfig) -> socket.socket:
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        sock.close()
+        raise PortUnavailable(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_workers(config: MockConfig, build: Callable[[], tuple[Any, Callable[[], None] | None]]) -> None:
+    """Serve with ``config.workers`` processes accepting on one socket, until SIGINT or SIGTERM.
+
+    Each worker is forked, then builds its own app with ``build()`` (its own access-log
+    thread and Redis connection). A worker that dies is replaced, unless it died within
+    ``WORKER_MIN_LIFE`` seconds of its start: then every worker is stopped and this raises
+    ``RuntimeError``.
+    """
+    sock = _listening_socket(config)
+    workers: dict[int, float] = {}
+    stopping = False
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                app, on_shutdown = build()
+                server = _server(config, app)
+                server.on_shutdown = on_shutdown
+                server.run(sockets=[sock])
+            except BaseException:
+                _log.exception("worker %d failed", os.getpid())
+                code = 1
+            finally:
+                os._exit(code)
+        workers[pid] = time.monotonic()
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(workers):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    failed = None
+    try:
+        for _ in range(config.workers):
+            spawn()
+        while workers:
+            pid, status = os.wait()
+            started = workers.pop(pid, None)
+            if started is None or stopping:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if time.monotonic() - started < WORKER_MIN_LIFE:
+                failed = f"worker {pid} exited with {code} within {WORKER_MIN_LIFE:g} s of its start"
+                stop(signal.SIGTERM, None)
+                continue
+            _log.warning("worker %d exited with %d; starting another", pid, code)
+            spawn()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+    if failed is not None:
+        raise RuntimeError(failed)
+
+
 @contextlib.contextmanager
 def running_mock(config: MockConfig | None = None, *, app: Any = None) -> Iterator[RunningMock]:
     """Serve ``app`` (default: ``create_app(config)``) on 127.0.0.1 until the block ends.
@@ -129,6 +236,7 @@ def running_mock(config: MockConfig | None = None, *, app: Any = None) -> Iterat
         from mockserver.http.app import create_app
 
         app = create_app(config)
+    check_store(app)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=config.host, port=config.port, lifespan="on", access_log=False, log_config=None

@@ -98,11 +98,10 @@ class _Protocol(asyncio.Protocol):
         self.label = label
         self.reader = hiredis.Reader(encoding="utf-8", replyError=RedisError)
         self.pending: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None  # asyncio's or uvloop's transport (not an asyncio.Transport subclass)
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -173,7 +172,6 @@ class RedisConnection:
             protocol = await self._connect()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         protocol.pending.append((future, time.monotonic()))
-        assert protocol.transport is not None
         protocol.transport.write(hiredis.pack_command(args))
         reply = await future
         if isinstance(reply, RedisError):
@@ -222,7 +220,6 @@ class RedisConnection:
     async def _send(self, protocol: _Protocol, *args: Any) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         protocol.pending.append((future, time.monotonic()))
-        assert protocol.transport is not None
         protocol.transport.write(hiredis.pack_command(args))
         reply = await future
         if isinstance(reply, RedisError):

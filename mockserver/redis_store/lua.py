@@ -202,7 +202,9 @@ local trunk = ARGV[4]
 if trunk == '' then
   redis.call('HDEL', okey(h, 'l'), ARGV[3])
 else
-  if redis.call('HEXISTS', okey(h, 't'), trunk) == 0 then return redis.error_reply('UNKNOWN_TRUNK refused') end
+  if redis.call('HEXISTS', okey(h, 't'), trunk) == 0 then
+    return redis.error_reply('UNKNOWN_TRUNK refused')
+  end
   redis.call('HSET', okey(h, 'l'), ARGV[3], trunk)
 end
 return record

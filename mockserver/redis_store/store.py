@@ -169,6 +169,13 @@ class RedisStore:
         """Make the current state the one ``reset()`` returns to."""
         await self.shared.run("mark_baseline")
 
+    async def start(self) -> None:
+        """Reach Redis and initialize the state, or join the one there; then close (serving reconnects)."""
+        try:
+            await self.shared.initialize()
+        finally:
+            await self.shared.connection.aclose()
+
     async def aclose(self) -> None:
         """Close the connection (shared with the controls)."""
         await self.shared.connection.aclose()
