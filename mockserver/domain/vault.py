@@ -36,7 +36,9 @@ class Vault:
         secret = self.__secrets.get(trunk_id)
         if secret is None:
             return False
-        return hmac.compare_digest(secret.encode("utf-8"), candidate.encode("utf-8"))
+        return hmac.compare_digest(
+            secret.encode("utf-8", "surrogatepass"), candidate.encode("utf-8", "surrogatepass")
+        )
 
     def clear(self) -> None:
         """Forget every secret."""

@@ -9,6 +9,8 @@ import pytest
 
 from mockserver import MockConfig, Store, running_mock
 
+from .redis_server import RedisServer
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # connexion (3.3) imports starlette's test client and jsonschema's RefResolver at import
@@ -67,3 +69,22 @@ def http(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url) as client:
         assert client.post("/__admin/reset").status_code == 204
         yield client
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway redis-server for the session (no persistence), on a free loopback port."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of the session's Redis, emptied for this test."""
+    if redis_server.process is None or redis_server.process.poll() is not None:
+        redis_server.start()  # a test killed it
+    redis_server.flush()
+    return redis_server.url
