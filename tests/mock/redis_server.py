@@ -139,7 +139,9 @@ def spawn_mock(url: str, *args: str, port: int | None = None) -> tuple[subproces
     raise RuntimeError(f"the mock did not answer on {base_url} within {START_TIMEOUT} s")
 
 
-def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+def stop_process(
+    process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, keep_output: bool = False
+) -> None:
     if process.poll() is None:
         process.send_signal(sig)
         try:
@@ -148,7 +150,7 @@ def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) ->
             process.kill()
             process.wait(timeout=10)
     for stream in (process.stdout, process.stderr):
-        if stream is not None:
+        if stream is not None and not keep_output:
             stream.close()
 
 
