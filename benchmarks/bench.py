@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -35,10 +36,13 @@ from benchmarks.servers import (
     rss_mib,
     running,
     stop_on_sigterm,
+    throwaway_redis,
     uvicorn_spec,
 )
 
-SERVERS = ("starlette", "connexion", "ours", "ours-nolog", "prism")
+SERVERS = ("starlette", "connexion", "ours", "ours-nolog", "ours-redis", "ours-redis-w2", "prism")
+REDIS_SERVERS = {"ours-redis": (1, 1), "ours-redis-w2": (2, 2)}
+"""Our mock on a throwaway Redis: the database number and the number of workers."""
 SCENARIOS = {"list": "GET list", "by-id": "GET by id", "create": "POST create"}
 """Scenario names on the command line -> in the table."""
 Load = Callable[[int, Scenario, float], LoadResult]
@@ -47,7 +51,9 @@ Load = Callable[[int, Scenario, float], LoadResult]
 EPILOG = f"""
 servers: starlette (bare Starlette, the ceiling), connexion (plain connexion 3 AsyncApp on our
 spec), ours (`sip-trunks mock`), ours-nolog (the same with --no-access-log: what the access log
-costs), prism (Prism's static mock, logging off, when `prism` is on PATH).
+costs), ours-redis and ours-redis-w2 (`sip-trunks mock --store redis://...` with 1 worker and with
+--workers 2, on a throwaway redis-server started for the run), prism (Prism's static mock, logging
+off, when `prism` is on PATH).
 Each is started alone on a free 127.0.0.1 port, then GET /sip-trunks, GET /sip-trunks/{{id}} (a
 trunk created first) and POST /sip-trunks are each loaded for --warmup + --duration seconds.
 POSTs rotate over {POST_TOKENS} tokens (one organization each) so our mock's trunk cap is not hit.
@@ -148,7 +154,9 @@ def wrk_version() -> str:
     return output.split("[")[0].strip() or "wrk"
 
 
-def server_specs(only: list[str], ours_cmd: str, notes: list[str]) -> list[ServerSpec]:
+def server_specs(
+    only: list[str], ours_cmd: str, notes: list[str], redis_port: int | None = None
+) -> list[ServerSpec]:
     """The servers to run, in table order; the ones that cannot run here become notes."""
     specs: list[ServerSpec] = []
     for name in only:
@@ -164,6 +172,13 @@ def server_specs(only: list[str], ours_cmd: str, notes: list[str]) -> list[Serve
                 specs.append(ours_spec(ours_cmd))
             else:  # what the access log costs, measured in the same run
                 specs.append(replace(ours_spec(f"{ours_cmd} --no-access-log"), name=name))
+        elif name in REDIS_SERVERS:
+            db, workers = REDIS_SERVERS[name]
+            if redis_port is None:
+                notes.append(f"{name}: skipped, no redis-server (apt-get install redis-server)")
+                continue
+            store = f"--store redis://{HOST}:{redis_port}/{db} --workers {workers}"
+            specs.append(replace(ours_spec(f"{ours_cmd} {store}"), name=name))
         elif name == "prism":
             try:
                 specs.append(prism_spec())
@@ -231,12 +246,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     generator, load = choose_load(args.generator, args.connections, notes)
     rows: list[Row] = []
     failed = False
-    for spec in server_specs(args.only, args.ours_cmd, notes):
-        try:
-            rows += measure(spec, args.scenarios, load, args.warmup, args.duration, args.startups)
-        except (ServerUnavailable, subprocess.SubprocessError, OSError) as exc:
-            notes.append(f"{spec.name}: not measured: {exc}")
-            failed |= spec.name in ("starlette", "connexion")
+    with contextlib.ExitStack() as stack:
+        redis_port = None
+        if any(name in REDIS_SERVERS for name in args.only):
+            try:
+                redis_port = stack.enter_context(throwaway_redis())
+            except ServerUnavailable as exc:
+                notes.append(str(exc))
+        for spec in server_specs(args.only, args.ours_cmd, notes, redis_port):
+            try:
+                rows += measure(spec, args.scenarios, load, args.warmup, args.duration, args.startups)
+            except (ServerUnavailable, subprocess.SubprocessError, OSError) as exc:
+                notes.append(f"{spec.name}: not measured: {exc}")
+                failed |= spec.name in ("starlette", "connexion")
     info = machine()
     print(f"\nmachine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, Python {info['python']}")
     print(f"generator: {generator}, {args.duration} s per scenario after {args.warmup} s warm-up\n")
@@ -244,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in notes:
         print(f"note: {note}")
     if goals := goal_lines(rows):
-        print("\ngoals of issue 8 for ours:", *goals, sep="\n")
+        print("\ngoals of issues 8 and 14 for ours:", *goals, sep="\n")
     if args.json:
         settings = {**{k: v for k, v in vars(args).items() if k != "json"}, "generator": generator}
         write_json(args.json, rows, notes, settings)

@@ -100,6 +100,16 @@ def goal_lines(rows: list[Row]) -> list[str]:
             cost = 1 - quiet
             measured = f"{cost:.0%} of ours-nolog's req/s"
             lines.append(_goal(f"{row.scenario}: access log costs < 20%", cost < 0.2, measured))
+    for row in (row for row in rows if row.server == "ours-redis"):
+        value = ratio(rows, row, "ours")
+        if value is not None:
+            lines.append(
+                _goal(
+                    f"{row.scenario}: Redis store, 1 worker ≥0.5x ours (memory)",
+                    value >= 0.5,
+                    f"{value:.2f}x",
+                )
+            )
     if any(row.server == "ours" for row in rows):
         ours = next(row for row in rows if row.server == "ours")
         spread = f", {min(ours.startups_s):.2f} to {max(ours.startups_s):.2f} s" if ours.startups_s else ""

@@ -97,6 +97,33 @@ def ours_unavailable_reason(command_template: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def throwaway_redis() -> Iterator[int]:
+    """A redis-server on a free loopback port with no persistence, stopped on the way out; yields its port."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise ServerUnavailable("redis-server: not installed (apt-get install redis-server)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise ServerUnavailable(f"redis-server did not answer on port {port}")
+            time.sleep(0.05)
+        yield port
+    finally:
+        stop(process)
+
+
 def prism_spec() -> ServerSpec:
     """Prism's static mock with logging off; raises ServerUnavailable when no prism is installed."""
     prism = shutil.which("prism")

@@ -100,6 +100,18 @@ class _Protocol(asyncio.Protocol):
         self.pending: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self.transport: Any = None  # asyncio's or uvloop's transport (not an asyncio.Transport subclass)
         self.closed = False
+        self.outgoing: list[bytes] = []  # commands of this loop iteration, written in one go
+
+    def send(self, command: bytes) -> None:
+        """Queue a packed command; the commands of one loop iteration go out in one write."""
+        if not self.outgoing:
+            asyncio.get_running_loop().call_soon(self.write_out)
+        self.outgoing.append(command)
+
+    def write_out(self) -> None:
+        outgoing, self.outgoing = self.outgoing, []
+        if not self.closed and outgoing:
+            self.transport.write(b"".join(outgoing))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -172,7 +184,7 @@ class RedisConnection:
             protocol = await self._connect()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         protocol.pending.append((future, time.monotonic()))
-        protocol.transport.write(hiredis.pack_command(args))
+        protocol.send(hiredis.pack_command(args))
         reply = await future
         if isinstance(reply, RedisError):
             raise reply
