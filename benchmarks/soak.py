@@ -1,13 +1,19 @@
-"""`make soak`: clients of two tokens churn trunks and links; the mock's state must match their ledgers."""
+"""`make soak`: clients of two tokens churn trunks and links; the mock's state must match their ledgers.
+
+With ``--replicas N`` the mock runs as N processes on one throwaway redis-server
+(``--store redis://...``) and every client sends each request to the next replica in turn.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +27,12 @@ from benchmarks.servers import (
     rss_mib,
     running,
     stop_on_sigterm,
+    throwaway_redis,
 )
 
 TOKENS = ("soak-org-a", "soak-org-b")
+EXTRA_PORTS: list[int] = []
+"""The other replicas' ports (``--replicas``): each client's requests go round the replicas."""
 MAX_TRUNKS_PER_CLIENT = 20
 """Each client deletes rather than creates above this, keeping every org far below the mock's cap."""
 FIELDS = ("name", "host", "port", "username")
@@ -45,6 +54,7 @@ class Ledger:
     requests: int = 0
     server_errors: int = 0
     failures: list[str] = field(default_factory=list)
+    route: Iterator[str] = field(default_factory=lambda: itertools.repeat(""))  # base URL of each request
 
 
 def trunk_body(rng: random.Random, serial: int) -> Json:
@@ -65,7 +75,7 @@ async def call(
     client: httpx.AsyncClient, ledger: Ledger, method: str, path: str, **kwargs: Any
 ) -> httpx.Response:
     """One request, counted; a 5xx is recorded as a failure."""
-    response = await client.request(method, path, **kwargs)
+    response = await client.request(method, next(ledger.route) + path, **kwargs)
     ledger.requests += 1
     if response.status_code >= 500:
         ledger.server_errors += 1
@@ -135,6 +145,7 @@ def subset(trunk: Json) -> Json:
 async def run_client(port: int, ledger: Ledger, seed: int, deadline: float) -> None:
     """Create, read, link and delete at random until the deadline, keeping the ledger."""
     rng = random.Random(seed)
+    ledger.route = itertools.cycle([f"http://{HOST}:{each}" for each in [port, *EXTRA_PORTS]])
     headers = {"Authorization": f"Bearer {ledger.token}"}
     async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", headers=headers, timeout=10) as client:
         while time.monotonic() < deadline:
@@ -266,6 +277,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="seconds between progress lines on stderr (default 10)",
     )
     parser.add_argument("--ours-cmd", default=DEFAULT_OURS_CMD, help="command starting our mock, with {port}")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="mock processes on one throwaway redis-server, requests round-robin (default 1: in memory)",
+    )
     return parser.parse_args(argv)
 
 
@@ -274,27 +291,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
     try:
-        with running(ours_spec(args.ours_cmd)) as server:
-            rss_before = rss_mib(server.process.pid)
-            pid = server.process.pid
+        with contextlib.ExitStack() as stack:
+            command = args.ours_cmd
+            if args.replicas > 1:
+                redis_port = stack.enter_context(throwaway_redis())
+                command = f"{command} --store redis://{HOST}:{redis_port}/0"
+            servers = [stack.enter_context(running(ours_spec(command))) for _ in range(args.replicas)]
+            EXTRA_PORTS[:] = [server.port for server in servers[1:]]
+            pids = [server.process.pid for server in servers]
+
+            def rss() -> float:
+                return sum(rss_mib(pid) for pid in pids)
+
+            rss_before = rss()
             ledgers, problems = asyncio.run(
-                soak(
-                    server.port,
-                    args.seconds,
-                    args.clients,
-                    args.seed,
-                    lambda: rss_mib(pid),
-                    args.progress_every,
-                )
+                soak(servers[0].port, args.seconds, args.clients, args.seed, rss, args.progress_every)
             )
-            rss_after = rss_mib(server.process.pid)
+            rss_after = rss()
     except (ServerUnavailable, OSError) as exc:
         print(f"soak: the mock cannot start: {exc}", file=sys.stderr)
         return 2
     problems += [failure for ledger in ledgers for failure in ledger.failures]
     requests = sum(ledger.requests for ledger in ledgers)
     errors = sum(ledger.server_errors for ledger in ledgers)
-    print(f"soak: {len(ledgers)} clients, {len(TOKENS)} tokens, {args.seconds:g} s, {requests} requests")
+    where = f" through {args.replicas} replicas on one Redis" if args.replicas > 1 else ""
+    clients = f"{len(ledgers)} clients, {len(TOKENS)} tokens"
+    print(f"soak: {clients}, {args.seconds:g} s, {requests} requests{where}")
     print(f"soak: trunks left per ledger: {[len(ledger.trunks) for ledger in ledgers]}; 5xx: {errors}")
     print(f"soak: RSS {rss_before:.1f} MiB before, {rss_after:.1f} MiB after")
     for problem in problems[:50]:
