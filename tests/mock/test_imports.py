@@ -21,10 +21,30 @@ def imported_by(module: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "module", ["mockserver.domain.store", "mockserver.domain.vault", "mockserver.config"]
+    "module",
+    [
+        "mockserver.domain.store",
+        "mockserver.domain.vault",
+        "mockserver.domain.interface",
+        "mockserver.domain.memory",
+        "mockserver.controls.panel",
+        "mockserver.config",
+    ],
 )
 def test_the_domain_imports_only_the_standard_library(module: str) -> None:
     assert imported_by(module).isdisjoint(HEAVY)
+
+
+def test_the_in_memory_mock_never_loads_the_redis_store() -> None:
+    # Its start-up must not pay for a store it does not use.
+    code = (
+        "import sys; from mockserver import MockConfig, create_app; create_app(MockConfig()); "
+        "print(sorted(m for m in sys.modules if 'redis' in m))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert output.stdout.strip() == "[]"
 
 
 def test_the_public_api() -> None:
