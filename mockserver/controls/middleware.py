@@ -17,14 +17,14 @@ import functools
 import http
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mockserver.config import MockConfig
 from mockserver.controls.fault_table import Catalog, Fault, FaultTable
 from mockserver.controls.faults import DEFAULT_RETRY_AFTER, ConnectionDropped
 from mockserver.controls.journal import BODY_LIMIT, Journal
-from mockserver.controls.panel import ControlPanel, Controls
+from mockserver.controls.panel import PENDING, Admission, ControlPanel, Controls, Deferred
 from mockserver.controls.rate_limit import RateLimiter
 from mockserver.domain.errors import StoreUnavailable
 from mockserver.domain.models import org_key
@@ -152,14 +152,22 @@ class ControlsMiddleware:
         request_chunks: list[bytes] = []
         response_chunks: list[bytes] = []
         sizes = [0, 0]  # bytes kept of the request and of the response body
+        body_read = False  # the app read the whole request body: nothing is left to drain
 
         async def receive_() -> Message:
+            nonlocal body_read
             message = await receive()
-            if message["type"] == "http.request" and sizes[0] <= BODY_LIMIT:
-                chunk = message.get("body", b"")
-                request_chunks.append(chunk)
-                sizes[0] += len(chunk)
+            if message["type"] == "http.request":
+                body_read = not message.get("more_body", False)
+                if sizes[0] <= BODY_LIMIT:
+                    chunk = message.get("body", b"")
+                    request_chunks.append(chunk)
+                    sizes[0] += len(chunk)
             return message
+
+        async def drain() -> None:
+            if journal and not body_read:
+                await _drain(receive_)
 
         async def send_(message: Message) -> None:
             nonlocal status
@@ -173,14 +181,9 @@ class ControlsMiddleware:
                 sizes[1] += len(chunk)
             await send(message)
 
-        try:
-            try:
-                admission = await controls.admit(scope["method"], scope["path"], org)
-            except StoreUnavailable as exc:
-                if journal:
-                    await _drain(receive_)
-                await _send_problem(send_, 503, str(exc), [(b"retry-after", b"%d" % exc.retry_after)])
-                return
+        async def answer(admission: Admission, slept: bool) -> bool:
+            """Apply an admission: its headers, its delay; True when the controls answered."""
+            nonlocal extra_headers, fired
             verdict = admission.verdict
             if verdict is not None:
                 extra_headers = verdict.headers()
@@ -189,26 +192,45 @@ class ControlsMiddleware:
                         f"Rate limit of {admission.rate} per organization exceeded; "
                         f"retry after {verdict.retry_after} s"
                     )
-                    if journal:
-                        await _drain(receive_)
+                    await drain()
                     await _send_problem(send_, 429, detail)
-                    return
+                    return True
             decision = admission.decision
-            if decision is not None:
-                fired = decision.fired
-                if decision.delay:
-                    await asyncio.sleep(decision.delay)
-                fault = decision.fault
-                if fault is not None and journal:
-                    await _drain(receive_)
-                if fault is not None and fault.spec.drop:
-                    await _drop(receive)
+            if decision is None:
+                return False
+            fired = decision.fired
+            if decision.delay and not slept:
+                await asyncio.sleep(decision.delay)
+            fault = decision.fault
+            if fault is None:
+                return False
+            await drain()
+            if fault.spec.drop:
+                await _drop(receive)
+                return True
+            if fault.spec.status is not None:
+                detail = f"Injected by the mock: fault {fault.id} ({fault.spec})"
+                await _send_problem(send_, fault.spec.status, detail, _fault_headers(fault))
+                return True
+            return False
+
+        async def unavailable(exc: StoreUnavailable) -> None:
+            await drain()
+            await _send_problem(send_, 503, str(exc), [(b"retry-after", b"%d" % exc.retry_after)])
+
+        try:
+            deferred = controls.defer(scope["method"], scope["path"], org)
+            if deferred is None:
+                try:
+                    admission = await controls.admit(scope["method"], scope["path"], org)
+                except StoreUnavailable as exc:
+                    await unavailable(exc)
                     return
-                if fault is not None and fault.spec.status is not None:
-                    detail = f"Injected by the mock: fault {fault.id} ({fault.spec})"
-                    await _send_problem(send_, fault.spec.status, detail, _fault_headers(fault))
-                    return
-            await self.app(scope, receive_ if journal else receive, send_)
+                if not await answer(admission, False):
+                    await self.app(scope, receive_ if journal else receive, send_)
+                return
+            app_receive = receive_ if journal else receive
+            await self._deferred(scope, app_receive, send_, deferred, answer, unavailable)
         finally:
             if journal:
                 controls.record(
@@ -223,6 +245,44 @@ class ControlsMiddleware:
                     response_body=b"".join(response_chunks)[: BODY_LIMIT + 1],
                     faults=fired,
                 )
+
+    async def _deferred(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        deferred: Deferred,
+        answer: Callable[[Admission, bool], Awaitable[bool]],
+        unavailable: Callable[[StoreUnavailable], Awaitable[None]],
+    ) -> None:
+        """Serve with the admission decided by the store's first operation (or at the answer's start).
+
+        Until the app starts its answer nothing was sent, so the controls can still answer
+        instead (429, a fault); the app's own answer is then dropped.
+        """
+        replaced = False
+
+        async def send_(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start":
+                try:
+                    admission = await deferred.resolve()
+                except StoreUnavailable as exc:
+                    replaced = True
+                    await unavailable(exc)
+                    return
+                if await answer(admission, deferred.slept):
+                    replaced = True
+                    return
+            await send(message)
+
+        pending = PENDING.set(deferred)
+        try:
+            await self.app(scope, receive, send_)
+        finally:
+            PENDING.reset(pending)
 
 
 def _fault_headers(fault: Fault) -> list[tuple[bytes, bytes]]:

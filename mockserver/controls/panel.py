@@ -7,6 +7,7 @@ shared by replicas through Redis). Standard library only.
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,9 +15,10 @@ from mockserver.controls.fault_table import Decision, FaultTable
 from mockserver.controls.faults import FaultSpec
 from mockserver.controls.journal import Journal
 from mockserver.controls.rate_limit import RateLimit, RateLimiter, Verdict
+from mockserver.domain.errors import DomainError
 from mockserver.domain.models import org_key
 
-__all__ = ["Admission", "ControlPanel", "Controls"]
+__all__ = ["PENDING", "Admission", "ControlPanel", "Controls", "Deferred", "Intercepted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +29,36 @@ class Admission:
     rate: RateLimit | None = None  # the limit the verdict was taken under
     decision: Decision | None = None  # None: no fault applies
 
+    @property
+    def intercepts(self) -> bool:
+        """Whether the controls answer instead of the app (a refusal, or a fault with a status or a drop)."""
+        refused = self.verdict is not None and not self.verdict.allowed
+        return refused or (self.decision is not None and self.decision.fault is not None)
+
 
 NOTHING = Admission()
+
+
+class Deferred(Protocol):
+    """An admission not decided yet: the store decides it with its operation, else ``resolve()`` does."""
+
+    admission: Admission | None  # None until decided
+    slept: bool  # whether the delay of the faults was already waited
+
+    async def resolve(self) -> Admission:
+        """Decide now if nobody did (one call to the controls), and return the admission."""
+        ...
+
+
+PENDING: contextvars.ContextVar[Deferred | None] = contextvars.ContextVar("mockserver_pending_admission")
+"""The admission of the request being served, while its decision is deferred (see ``ControlPanel.defer``)."""
+
+
+class Intercepted(DomainError):
+    """The controls answer this request (429, a fault): the store applied nothing; the answer is replaced."""
+
+    def __init__(self) -> None:
+        super().__init__("Answered by the mock's controls")
 
 
 class ControlPanel(Protocol):
@@ -43,6 +73,16 @@ class ControlPanel(Protocol):
 
     async def admit(self, method: str, path: str, org: str | None) -> Admission:
         """Take the request from its organization's bucket, then decide the faults (and count them)."""
+        ...
+
+    def defer(self, method: str, path: str, org: str | None) -> Deferred | None:
+        """An admission decided later, in the same round trip as the store's operation; None: call ``admit``.
+
+        The middleware serves the request with the deferred admission in ``PENDING``; a store
+        that sees it decides it with its operation, and applies the operation only if the
+        request is neither refused nor faulted (``Intercepted`` otherwise). Whatever the app
+        answers, the middleware replaces the answer when the admission says so.
+        """
         ...
 
     def record(
@@ -138,6 +178,10 @@ class Controls:
         if verdict is None and decision is None:
             return NOTHING
         return Admission(verdict, limit, decision)
+
+    def defer(self, method: str, path: str, org: str | None) -> Deferred | None:
+        """Never: deciding in process costs nothing (see ``ControlPanel.defer``)."""
+        return None
 
     def record(
         self,

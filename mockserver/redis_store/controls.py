@@ -75,12 +75,21 @@ class RedisControls:
         """Always: whether a fault or a limit is in force is known only to Redis."""
         return True
 
+    def gate_args(self, method: str, path: str, org: str | None) -> tuple[str, str, str, str]:
+        """The ``gate`` function's arguments for one request."""
+        return method, self.catalog.template(path) or "", org or "", self._seed
+
     async def admit(self, method: str, path: str, org: str | None) -> Admission:
         """See ``ControlPanel.admit``: one script, the bucket then the faults."""
-        template = self.catalog.template(path) or ""
-        flag, tokens, requests, seconds, decided, spec, delay, *fired = await self._run(
-            "gate", method, template, org or "", self._seed
-        )
+        return self.admission(await self._run("gate", *self.gate_args(method, path, org)))
+
+    def defer(self, method: str, path: str, org: str | None) -> RedisDeferred:
+        """See ``ControlPanel.defer``: the store's script decides it, in the same round trip."""
+        return RedisDeferred(self, self.gate_args(method, path, org))
+
+    def admission(self, gate: list[str]) -> Admission:
+        """The admission a ``gate`` reply says."""
+        flag, tokens, requests, seconds, decided, spec, delay, *fired = gate
         limit = taken = None
         if flag:
             limit = _rate(requests, seconds)
@@ -222,3 +231,26 @@ class RedisControls:
 
     async def _run(self, name: str, *args: Any) -> Any:
         return await self.shared.run(name, *args)
+
+
+class RedisDeferred:
+    """The admission of one request, decided by the store's gated script, or else by ``resolve()``."""
+
+    __slots__ = ("admission", "args", "controls", "slept")
+
+    def __init__(self, controls: RedisControls, args: tuple[str, str, str, str]) -> None:
+        self.controls = controls
+        self.args = args
+        self.admission: Admission | None = None
+        self.slept = False
+
+    def settle(self, gate: list[str]) -> Admission:
+        """Record the decision a gated script returned."""
+        self.admission = self.controls.admission(gate)
+        return self.admission
+
+    async def resolve(self) -> Admission:
+        """See ``Deferred.resolve``."""
+        if self.admission is None:
+            self.admission = self.controls.admission(await self.controls._run("gate", *self.args))
+        return self.admission

@@ -316,66 +316,71 @@ return ''
 
 # --- controls --------------------------------------------------------------------------------
 
-_GATE = (
-    _PRELUDE
-    + """
-local method, template, org, seed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local out = {'', '', '', '', '', '', '0'}
-local rate = redis.call('HMGET', P..'ctl', 'requests', 'seconds', 'gen')
-if rate[1] then
-  local cap = tonumber(rate[1])
-  local per_second = cap / tonumber(rate[2])
-  local time = redis.call('TIME')
-  local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-  local key = P..'rl:'..(rate[3] or '0')..':'..(org == '' and '-' or org)
-  local bucket = redis.call('HMGET', key, 'tokens', 'at')
-  local tokens = cap
-  if bucket[1] then tokens = math.min(cap, tonumber(bucket[1]) + (now - tonumber(bucket[2])) * per_second) end
-  local allowed = tokens >= 1
-  if allowed then tokens = tokens - 1 end
-  redis.call('HSET', key, 'tokens', string.format('%.6f', tokens), 'at', string.format('%.6f', now))
-  redis.call('PEXPIRE', key, math.ceil(cap / per_second * 1000) + 1000)
-  out[1], out[2], out[3], out[4] = allowed and '1' or '0', string.format('%.6f', tokens), rate[1], rate[2]
-  if not allowed then return out end
-end
-if template == '' then return out end
-local function draw(id, n, tag)
-  return tonumber(string.sub(redis.sha1hex(seed..'/'..id..'/'..n..tag), 1, 13), 16) / 4503599627370496
-end
-local delay = 0
-local decided = false
-local ids = redis.call('LRANGE', P..'faults', 0, -1)
-for _, id in ipairs(ids) do
-  local key = P..'fault:'..id
-  local f = redis.call('HMGET', key, 'method', 'path', 'org', 'decides', 'fraction', 'remaining',
-    'lat_min', 'lat_max')
-  if (f[1] == '*' or f[1] == method) and (f[2] == '*' or f[2] == template) and (f[3] == '' or f[3] == org)
-    and not (decided and f[4] == '1') and f[6] ~= '0' then
-    local fires = true
-    if tonumber(f[5]) < 1 then
-      fires = draw(id, redis.call('HINCRBY', key, 'draws', 1), 'f') < tonumber(f[5])
+# The controls' decision for one request (rate limit, then faults), as a function other scripts embed:
+# {flag ('' no limit, '1' allowed, '0' refused), tokens left, requests, seconds, deciding fault id,
+#  its spec, delay in ms, the ids of the faults fired...}.
+_GATE_FUNCTION = """
+local function gate(method, template, org, seed)
+  local out = {'', '', '', '', '', '', '0'}
+  local rate = redis.call('HMGET', P..'ctl', 'requests', 'seconds', 'gen')
+  if rate[1] then
+    local cap = tonumber(rate[1])
+    local per_second = cap / tonumber(rate[2])
+    local time = redis.call('TIME')
+    local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+    local key = P..'rl:'..(rate[3] or '0')..':'..(org == '' and '-' or org)
+    local bucket = redis.call('HMGET', key, 'tokens', 'at')
+    local tokens = cap
+    if bucket[1] then
+      tokens = math.min(cap, tonumber(bucket[1]) + (now - tonumber(bucket[2])) * per_second)
     end
-    if fires then
-      local hits = redis.call('HINCRBY', key, 'hits', 1)
-      if f[6] ~= '-1' then redis.call('HINCRBY', key, 'remaining', -1) end
-      out[#out + 1] = id
-      if f[7] then
-        local low, high = tonumber(f[7]), tonumber(f[8])
-        if high > low then low = low + (high - low) * draw(id, hits, 'l') end
-        delay = delay + low
+    local allowed = tokens >= 1
+    if allowed then tokens = tokens - 1 end
+    redis.call('HSET', key, 'tokens', string.format('%.6f', tokens), 'at', string.format('%.6f', now))
+    redis.call('PEXPIRE', key, math.ceil(cap / per_second * 1000) + 1000)
+    out[1], out[2], out[3], out[4] = allowed and '1' or '0', string.format('%.6f', tokens), rate[1], rate[2]
+    if not allowed then return out end
+  end
+  if template == '' then return out end
+  local function draw(id, n, tag)
+    return tonumber(string.sub(redis.sha1hex(seed..'/'..id..'/'..n..tag), 1, 13), 16) / 4503599627370496
+  end
+  local delay = 0
+  local decided = false
+  local ids = redis.call('LRANGE', P..'faults', 0, -1)
+  for _, id in ipairs(ids) do
+    local key = P..'fault:'..id
+    local f = redis.call('HMGET', key, 'method', 'path', 'org', 'decides', 'fraction', 'remaining',
+      'lat_min', 'lat_max')
+    if (f[1] == '*' or f[1] == method) and (f[2] == '*' or f[2] == template) and (f[3] == '' or f[3] == org)
+      and not (decided and f[4] == '1') and f[6] ~= '0' then
+      local fires = true
+      if tonumber(f[5]) < 1 then
+        fires = draw(id, redis.call('HINCRBY', key, 'draws', 1), 'f') < tonumber(f[5])
       end
-      if f[4] == '1' then
-        decided = true
-        out[5] = id
-        out[6] = redis.call('HGET', key, 'spec')
+      if fires then
+        local hits = redis.call('HINCRBY', key, 'hits', 1)
+        if f[6] ~= '-1' then redis.call('HINCRBY', key, 'remaining', -1) end
+        out[#out + 1] = id
+        if f[7] then
+          local low, high = tonumber(f[7]), tonumber(f[8])
+          if high > low then low = low + (high - low) * draw(id, hits, 'l') end
+          delay = delay + low
+        end
+        if f[4] == '1' then
+          decided = true
+          out[5] = id
+          out[6] = redis.call('HGET', key, 'spec')
+        end
       end
     end
   end
+  out[7] = string.format('%.3f', delay)
+  return out
 end
-out[7] = string.format('%.3f', delay)
-return out
 """
-)
+
+_GATE = _PRELUDE + _GATE_FUNCTION + "return gate(ARGV[1], ARGV[2], ARGV[3], ARGV[4])"
 
 _FAULT_ADD = (
     _PRELUDE
@@ -488,6 +493,31 @@ _JOURNAL_READ = _PRELUDE + "return redis.call('LRANGE', P..'journal', 0, -1)"
 _JOURNAL_CLEAR = _PRELUDE + _JOURNAL_CLEAR_HELPER + "clear_journal(ARGV[1]) return 1"
 
 
+_GATED = """
+local g = gate(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+for _ = 1, 4 do table.remove(ARGV, 1) end
+if g[1] == '0' or g[5] ~= '' or tonumber(g[7]) > 0 then return {'G', '', unpack(g)} end
+local function op()
+%s
+end
+local result = op()
+if type(result) == 'table' and result.err then return {'E', result.err, unpack(g)} end
+return {'OK', result, unpack(g)}
+"""
+
+
+def _gated(script: str) -> str:
+    """A store script preceded by the controls' gate, in one script: one round trip for both.
+
+    ``ARGV`` starts with the gate's four arguments. When the gate refuses the request, a fault
+    decides its answer or delays it, the operation is not run (``{'G', '', gate...}``: the
+    caller sleeps and runs the plain script for a delay); else ``{'OK', result, gate...}`` or
+    ``{'E', error, gate...}``.
+    """
+    assert script.startswith(_PRELUDE)
+    return _PRELUDE + _GATE_FUNCTION + _GATED % script[len(_PRELUDE) :]
+
+
 class Script:
     """One Lua script, called by its SHA1 and loaded again when Redis does not know it (NOSCRIPT)."""
 
@@ -512,9 +542,20 @@ class Script:
         return await connection.execute("EVALSHA", self.sha, 1, prefix, *args)
 
 
+_STORE_OPERATIONS = {
+    "list_trunks": _LIST_TRUNKS,
+    "create_trunk": _CREATE_TRUNK,
+    "get_trunk": _GET_TRUNK,
+    "delete_trunk": _DELETE_TRUNK,
+    "list_numbers": _LIST_NUMBERS,
+    "get_number": _GET_NUMBER,
+    "update_number": _UPDATE_NUMBER,
+}
+
 SCRIPTS = {
     name: Script(name, source)
     for name, source in {
+        **{f"gated_{name}": _gated(source) for name, source in _STORE_OPERATIONS.items()},
         "list_trunks": _LIST_TRUNKS,
         "create_trunk": _CREATE_TRUNK,
         "get_trunk": _GET_TRUNK,

@@ -9,12 +9,14 @@ therefore never leave a number pointing at a deleted trunk.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from mockserver.controls.panel import PENDING, Intercepted
 from mockserver.domain.errors import (
     PhoneNumberNotFound,
     TrunkLimitReached,
@@ -24,6 +26,7 @@ from mockserver.domain.errors import (
 from mockserver.domain.models import PhoneNumber, Trunk, format_timestamp
 from mockserver.domain.store import DEFAULT_PORT, build_state
 from mockserver.redis_store.connection import RedisError
+from mockserver.redis_store.controls import RedisDeferred
 from mockserver.redis_store.records import (
     demo_args,
     dump_state,
@@ -66,8 +69,26 @@ class RedisStore:
 
     async def _org_call(self, name: str, token: str, *args: Any) -> Any:
         h, stored = org_args(token)
+        arguments = (h, stored, *args, *demo_args(token))
+        pending = PENDING.get(None)
+        if isinstance(pending, RedisDeferred) and pending.admission is None:
+            # The request's admission is decided by the same script, before the operation.
+            try:
+                tag, result, *gate = await self.shared.run(f"gated_{name}", *pending.args, *arguments)
+            except RedisError as exc:
+                raise self._refusal(exc) from None
+            admission = pending.settle(gate)
+            if tag == "OK":
+                return result
+            if tag == "E":
+                raise self._refusal(RedisError(result))
+            if admission.intercepts:
+                raise Intercepted()
+            if admission.decision is not None:  # only delayed: wait, then run the operation alone
+                await asyncio.sleep(admission.decision.delay)
+            pending.slept = True
         try:
-            return await self.shared.run(name, h, stored, *args, *demo_args(token))
+            return await self.shared.run(name, *arguments)
         except RedisError as exc:
             raise self._refusal(exc) from None
 
