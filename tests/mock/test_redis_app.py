@@ -71,9 +71,11 @@ async def test_a_redis_that_stops_answering_is_503_then_recovery(
             started = time.monotonic()
             answer = await client.get("/sip-trunks", headers=headers)
             waited = time.monotonic() - started
+            health = await client.get("/__admin/health")  # the admin API documents its 503 too
         finally:
             redis_server.process.send_signal(signal.SIGCONT)
         assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
         assert "no answer within" in answer.json()["detail"]
         assert waited < COMMAND_TIMEOUT + 5
+        assert health.status_code == 503 and health.headers["retry-after"] == "1"
         assert (await client.get("/sip-trunks", headers=headers)).status_code == 200
