@@ -29,6 +29,7 @@ from benchmarks.servers import (
     RunningServer,
     ServerSpec,
     ServerUnavailable,
+    cpu_seconds,
     ours_spec,
     ours_unavailable_reason,
     prism_spec,
@@ -214,7 +215,13 @@ def startup_times(spec: ServerSpec, count: int) -> list[float]:
 
 
 def measure(
-    spec: ServerSpec, wanted: list[str], load: Load, warmup: int, duration: int, startups: int
+    spec: ServerSpec,
+    wanted: list[str],
+    load: Load,
+    warmup: int,
+    duration: int,
+    startups: int,
+    redis_pid: int | None = None,
 ) -> list[Row]:
     """Time `startups` starts, then start once more, run each scenario (warm-up, then measured), read RSS."""
     rows: list[Row] = []
@@ -230,9 +237,27 @@ def measure(
         for scenario in scenarios_for(server, wanted):
             if warmup:
                 load(server.port, scenario, warmup)
+            before = cpu_seconds(server.process.pid)
+            redis_before = None if redis_pid is None else cpu_seconds(redis_pid)
             result = load(server.port, scenario, duration)
+            answered = max(result.requests, 1)
+            cpu_us = (cpu_seconds(server.process.pid) - before) * 1e6 / answered
+            redis_us = (
+                None
+                if redis_before is None
+                else (cpu_seconds(redis_pid or 0) - redis_before) * 1e6 / answered
+            )
             rows.append(
-                Row(spec.name, scenario.name, result, startup, rss_mib(server.process.pid), tuple(times))
+                Row(
+                    spec.name,
+                    scenario.name,
+                    result,
+                    startup,
+                    rss_mib(server.process.pid),
+                    tuple(times),
+                    cpu_us,
+                    redis_us if spec.name in REDIS_SERVERS else None,
+                )
             )
             print(f"  {scenario.name}: {result.rps:,.0f} req/s, p99 {result.p99_ms:.1f} ms", flush=True)
     return rows
@@ -247,15 +272,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     failed = False
     with contextlib.ExitStack() as stack:
-        redis_port = None
+        redis = None
         if any(name in REDIS_SERVERS for name in args.only):
             try:
-                redis_port = stack.enter_context(throwaway_redis())
+                redis = stack.enter_context(throwaway_redis())
             except ServerUnavailable as exc:
                 notes.append(str(exc))
-        for spec in server_specs(args.only, args.ours_cmd, notes, redis_port):
+        for spec in server_specs(args.only, args.ours_cmd, notes, None if redis is None else redis.port):
             try:
-                rows += measure(spec, args.scenarios, load, args.warmup, args.duration, args.startups)
+                redis_pid = None if redis is None else redis.pid
+                rows += measure(
+                    spec, args.scenarios, load, args.warmup, args.duration, args.startups, redis_pid
+                )
             except (ServerUnavailable, subprocess.SubprocessError, OSError) as exc:
                 notes.append(f"{spec.name}: not measured: {exc}")
                 failed |= spec.name in ("starlette", "connexion")

@@ -26,6 +26,10 @@ class Row:
     rss_mib: float
     startups_s: tuple[float, ...] = ()
     """Every start-up measured, in seconds from spawn to the first 200."""
+    cpu_us: float | None = None
+    """CPU time of the server's processes per request answered, in microseconds."""
+    redis_cpu_us: float | None = None
+    """CPU time of the redis-server behind it per request, for the Redis-backed rows."""
 
 
 def machine() -> dict[str, str]:
@@ -65,6 +69,7 @@ def _cells(rows: list[Row], row: Row) -> list[str]:
         str(row.load.non_2xx + row.load.socket_errors),
         f"{row.startup_s:.2f}",
         f"{row.rss_mib:.0f}",
+        _cpu(row),
         *(
             "-" if value is None or name == row.server else f"{value:.2f}"
             for name, value in zip(BASELINES, ratios, strict=True)
@@ -72,9 +77,25 @@ def _cells(rows: list[Row], row: Row) -> list[str]:
     ]
 
 
+def _cpu(row: Row) -> str:
+    if row.cpu_us is None:
+        return "-"
+    return f"{row.cpu_us:.0f}" + ("" if row.redis_cpu_us is None else f" + {row.redis_cpu_us:.0f}")
+
+
 def table(rows: list[Row]) -> str:
     """A Markdown table, one line per server and scenario, ready to paste into a README."""
-    header = ["server", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "start-up s", "RSS MiB"]
+    header = [
+        "server",
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "start-up s",
+        "RSS MiB",
+        "CPU µs/req",
+    ]
     header += [f"vs {name}" for name in BASELINES]
     lines = [header, ["---"] * len(header), *(_cells(rows, row) for row in rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

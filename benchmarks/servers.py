@@ -97,9 +97,27 @@ def ours_unavailable_reason(command_template: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class RedisProcess:
+    """A throwaway redis-server: where it listens and its pid (for its CPU time)."""
+
+    port: int
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants so far, from /proc/<pid>/stat."""
+    total = 0
+    for each in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def throwaway_redis() -> Iterator[int]:
-    """A redis-server on a free loopback port with no persistence, stopped on the way out; yields its port."""
+def throwaway_redis() -> Iterator[RedisProcess]:
+    """A redis-server on a free loopback port with no persistence, stopped on the way out."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise ServerUnavailable("redis-server: not installed (apt-get install redis-server)")
@@ -119,7 +137,7 @@ def throwaway_redis() -> Iterator[int]:
             if time.monotonic() > deadline or process.poll() is not None:
                 raise ServerUnavailable(f"redis-server did not answer on port {port}")
             time.sleep(0.05)
-        yield port
+        yield RedisProcess(port, process.pid)
     finally:
         stop(process)
 

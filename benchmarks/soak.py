@@ -294,8 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             command = args.ours_cmd
             if args.replicas > 1:
-                redis_port = stack.enter_context(throwaway_redis())
-                command = f"{command} --store redis://{HOST}:{redis_port}/0"
+                redis = stack.enter_context(throwaway_redis())
+                command = f"{command} --store redis://{HOST}:{redis.port}/0"
             servers = [stack.enter_context(running(ours_spec(command))) for _ in range(args.replicas)]
             EXTRA_PORTS[:] = [server.port for server in servers[1:]]
             pids = [server.process.pid for server in servers]
