@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from mockserver.config import MockConfig, parse_tokens
+from mockserver.config import MockConfig, mask_url, parse_tokens
 from mockserver.controls.faults import FaultSpec, Latency
 
 
@@ -66,3 +66,57 @@ def test_bad_values_are_refused(fields: dict[str, object]) -> None:
 
 def test_ipv6_base_url() -> None:
     assert MockConfig(host="::1", port=1).base_url == "http://[::1]:1"
+
+
+def test_the_store_comes_from_the_option_then_the_environment() -> None:
+    assert MockConfig().store == "memory" and not MockConfig().shared
+    env = {"SIP_TRUNKS_STORE": "redis://r:6379/2"}
+    assert MockConfig.from_env(env).store == "redis://r:6379/2"
+    assert MockConfig.from_env(env, store="memory").store == "memory"
+    assert MockConfig.from_env({}).store == "memory"
+    with pytest.raises(ValueError, match="store must be 'memory' or a Redis URL"):
+        MockConfig(store="http://:pw@r")
+
+
+def test_workers_need_a_shared_store() -> None:
+    with pytest.raises(ValueError, match="--workers 2 needs a shared store"):
+        MockConfig(workers=2)
+    assert MockConfig(workers=2, store="redis://r/0").workers == 2
+    with pytest.raises(ValueError, match="workers must be between 1 and 64"):
+        MockConfig(workers=0, store="redis://r/0")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://r:6379/0", "redis://r:6379/0"),
+        ("redis://:hunter2@r:6379/0", "redis://:***@r:6379/0"),
+        ("redis://user:hunter2@r/1", "redis://user:***@r/1"),
+        ("redis://hunter2@r", "redis://***@r"),
+        ("rediss://u:p@ss@r:1/0", "rediss://u:***@r:1/0"),
+        ("unix:///run/redis.sock?password=hunter2&db=1", "unix:///run/redis.sock?password=***&db=1"),
+    ],
+    ids=["none", "password", "user-password", "lone-userinfo", "at-in-password", "query"],
+)
+def test_a_store_url_is_shown_with_its_password_masked(url: str, shown: str) -> None:
+    assert mask_url(url) == shown
+    assert MockConfig(store=url).store_label == shown
+
+
+def test_redis_urls_are_parsed() -> None:
+    from mockserver.redis_store.connection import parse_redis_url
+
+    target = parse_redis_url("redis://user:p%40ss@h:6380/3")
+    assert (target.host, target.port, target.db, target.username, target.password) == (
+        "h",
+        6380,
+        3,
+        "user",
+        "p@ss",
+    )
+    assert parse_redis_url("redis://secret@h").password == "secret"
+    unix = parse_redis_url("unix:///run/r.sock?db=2")
+    assert (unix.path, unix.db) == ("/run/r.sock", 2)
+    assert parse_redis_url("rediss://h").tls
+    with pytest.raises(ValueError, match="must be numbers"):
+        parse_redis_url("redis://h:6379/x")
