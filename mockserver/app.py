@@ -11,6 +11,7 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.security import BearerSecurityHandler
 
@@ -27,7 +28,7 @@ from mockserver.spec_cache import SpecDocumentCache
 from mockserver.store import Store
 from mockserver.trailing_slash import TrailingSlashMiddleware
 from mockserver.trusted_spec import trusted_specs
-from mockserver.validation import VALIDATOR_MAP
+from mockserver.validation import VALIDATOR_MAP, RequestValidation
 from sip_trunks_openapi import load_spec
 
 __all__ = ["create_app", "token_verifier"]
@@ -83,6 +84,7 @@ def middlewares(
 ) -> list[Any]:
     """The whole middleware stack, outermost first: the one place to add a layer."""
     stack: list[Any] = list(ConnexionMiddleware.default_middlewares)
+    stack[stack.index(RequestValidationMiddleware)] = RequestValidation
     # Inside the exception middleware, so the problems they raise become responses.
     position = stack.index(MiddlewarePosition.BEFORE_SWAGGER.value)
     stack[position:position] = [
