@@ -214,6 +214,9 @@ class Store:
         secrets: dict[str, str] = {}
         taken: set[str] = set()  # trunk ids key the vault, so they are unique across organizations
         for token, spec in organizations.items():
+            if not token or token != token.strip():
+                # A bearer token is never empty nor padded: such an organization could not be reached.
+                raise InvalidState("organizations: an API key must be non-empty, without surrounding spaces")
             built[token] = self._build_org(token, spec or {}, secrets, taken)
         for token in list(self._orgs):
             self._drop(token)
