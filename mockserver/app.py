@@ -111,15 +111,18 @@ def create_app(
 ) -> AsyncApp:
     """Build the mock: the product API at ``/``, Swagger UI at ``/ui``, the admin API at ``/__admin``.
 
-    ``store`` defaults to a new empty ``Store`` with ``config.max_trunks`` (a given store
-    keeps its own cap); with a ``config.seed_file`` the seed is loaded into it and becomes
+    ``store`` defaults to a new empty ``Store`` with ``config.max_trunks`` and
+    ``config.max_organizations``, never evicting the organizations of ``config.tokens`` (a
+    given store keeps its own caps); with a ``config.seed_file`` the seed is loaded into it and becomes
     what ``reset()`` returns to. Swagger UI is at ``/ui/``, the spec at ``/openapi.json``
     (the admin API's at ``/__admin/ui/`` and ``/__admin/openapi.json``). Access lines go to
     ``access_log`` when given, else to the ``mockserver.access`` logger.
     """
     config = config or MockConfig()
     if store is None:
-        store = Store(max_trunks=config.max_trunks)
+        store = Store(
+            max_trunks=config.max_trunks, max_organizations=config.max_organizations, keep=config.tokens
+        )
     if config.seed_file is not None:
         from mockserver.seed import apply_seed
 

@@ -16,6 +16,7 @@ from mockserver.config import TOKENS_ENV, MockConfig
 from mockserver.faults import FaultSpec, Latency, parse_fault, parse_latency
 from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.rate_limit import RateLimit, parse_rate_limit
+from mockserver.store import DEFAULT_MAX_ORGANIZATIONS
 
 if TYPE_CHECKING:
     from mockserver.log_output import BatchedLineWriter
@@ -135,6 +136,14 @@ def _configure_logging(level: str) -> None:
     help="Trunks per organization before POST answers 409.",
 )
 @click.option(
+    "--max-organizations",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_ORGANIZATIONS,
+    show_default=True,
+    help="Organizations (API keys) held at once; past it a new key evicts the one unused the longest, "
+    "with its trunks. Organizations of --seed and --token keys are never evicted.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -194,6 +203,7 @@ def mock(
     tokens: tuple[str, ...],
     seed_file: Path | None,
     max_trunks: int,
+    max_organizations: int,
     log_level: str,
     validate_responses: bool,
     access_log: bool,
@@ -216,6 +226,7 @@ def mock(
             tokens=tokens,
             seed_file=seed_file,
             max_trunks=max_trunks,
+            max_organizations=max_organizations,
             log_level=log_level,
             validate_responses=validate_responses,
             access_log=access_log,

@@ -12,7 +12,7 @@ from typing import Any
 from mockserver.faults import FaultSpec, Latency
 from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.rate_limit import RateLimit
-from mockserver.store import DEFAULT_MAX_TRUNKS
+from mockserver.store import DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_TRUNKS
 
 __all__ = ["MAX_BODY_BYTES", "TOKENS_ENV", "MockConfig", "parse_tokens"]
 
@@ -30,9 +30,11 @@ class MockConfig:
     """How one mock server runs; every field has a safe default.
 
     ``tokens`` empty means any non-empty bearer token is accepted (each one its own
-    organization); otherwise only those tokens are. ``latency`` (every operation) and
-    ``faults`` are the faults the mock starts with, ``fault_seed`` seeds their draws;
-    ``rate_limit`` None is off; ``journal_size`` 0 turns the request journal off.
+    organization); otherwise only those tokens are. Past ``max_organizations`` organizations a
+    new key evicts the one unused the longest (never the seed's, never those of ``tokens``).
+    ``latency`` (every operation) and ``faults`` are the faults the mock starts with,
+    ``fault_seed`` seeds their draws; ``rate_limit`` None is off; ``journal_size`` 0 turns the
+    request journal off.
     """
 
     host: str = "127.0.0.1"
@@ -40,6 +42,7 @@ class MockConfig:
     tokens: tuple[str, ...] = ()
     seed_file: Path | None = None
     max_trunks: int = DEFAULT_MAX_TRUNKS
+    max_organizations: int = DEFAULT_MAX_ORGANIZATIONS
     max_body_bytes: int = MAX_BODY_BYTES
     validate_responses: bool = False
     access_log: bool = True
@@ -53,6 +56,8 @@ class MockConfig:
     def __post_init__(self) -> None:
         if self.max_trunks < 0:
             raise ValueError(f"max_trunks must be 0 or more, got {self.max_trunks}")
+        if self.max_organizations < 1:
+            raise ValueError(f"max_organizations must be 1 or more, got {self.max_organizations}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")
         if any(not token or token != token.strip() for token in self.tokens):

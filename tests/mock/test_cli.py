@@ -282,3 +282,18 @@ def test_the_command_writes_one_access_line_per_request_on_stderr(tmp_path: Path
     assert re.fullmatch(stamped + r"method=GET path=/sip-trunks status=200 duration_ms=\S+ org=\w+", lines[0])
     assert re.fullmatch(stamped + r"method=GET path=/nope status=404 duration_ms=\S+ org=-", lines[-1]), lines
     assert "cli-key" not in logged
+
+
+# Hostile clients: the organization cap -------------------------------------------------------
+
+
+def test_max_organizations_becomes_the_config(served: list[MockConfig]) -> None:
+    assert run("--max-organizations", "25").exit_code == 0
+    assert run().exit_code == 0
+    assert [config.max_organizations for config in served] == [25, 10_000]
+
+
+def test_max_organizations_below_1_exits_2(served: list[MockConfig]) -> None:
+    result = run("--max-organizations", "0")
+    assert result.exit_code == 2 and "Invalid value for '--max-organizations'" in result.output
+    assert served == []
