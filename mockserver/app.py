@@ -101,6 +101,10 @@ def middlewares(
     from mockserver.controls import ControlsMiddleware, build_controls
 
     stack.insert(0, functools.partial(ControlsMiddleware, controls=build_controls(config)))
+    if config.admin_token is not None:
+        from mockserver.admin_auth import AdminAuthMiddleware
+
+        stack.insert(0, functools.partial(AdminAuthMiddleware, token=config.admin_token))
     if config.access_log:
         stack.insert(0, functools.partial(AccessLogMiddleware, write=access_log))
     return stack

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mockserver.config import TOKENS_ENV, MockConfig
+from mockserver.config import ADMIN_TOKEN_ENV, TOKENS_ENV, MockConfig
 from mockserver.faults import FaultSpec, Latency, parse_fault, parse_latency
 from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.rate_limit import RateLimit, parse_rate_limit
@@ -70,16 +70,38 @@ def banner(config: MockConfig) -> str:
     return "\n".join(
         [
             f"SIP trunks mock listening on {url}",
+            *_exposure(config),
             f"  auth     {auth}",
             f"  try      curl -H 'Authorization: Bearer {example_token}' {url}/sip-trunks",
             f"  docs     {url}/ui/ (Swagger UI)",
             f"  spec     {url}/openapi.json",
             f"  admin    {url}/__admin/health, POST /__admin/reset, GET|PUT /__admin/state",
+            *_admin_auth(config),
             f"  testing  /__admin/faults, /__admin/requests ({journal}), /__admin/rate-limit",
             *_active_controls(config),
             "Press Ctrl+C to stop.",
         ]
     )
+
+
+def _exposure(config: MockConfig) -> list[str]:
+    # Loud, and first: an admin API anyone on the network can call reads and replaces everything.
+    if config.loopback_only or config.admin_token is not None:
+        return []
+    return [
+        "",
+        f"  !!! WARNING: the admin API (/__admin) has NO AUTHENTICATION, and {config.host} is not loopback:",
+        "  !!! anyone who can reach this port can read every organization's state and API keys,",
+        "  !!! replace it, inject faults and read the request journal. Start with --admin-token KEY",
+        f"  !!! (better: ${ADMIN_TOKEN_ENV}, not visible in ps) or --host 127.0.0.1.",
+        "",
+    ]
+
+
+def _admin_auth(config: MockConfig) -> list[str]:
+    if config.admin_token is None:
+        return []
+    return ["           with Authorization: Bearer <the admin token> (all but /__admin/health)"]
 
 
 def _active_controls(config: MockConfig) -> list[str]:
@@ -197,6 +219,13 @@ def _configure_logging(level: str) -> None:
     show_default=True,
     help="Requests kept by GET /__admin/requests; 0 turns the journal off.",
 )
+@click.option(
+    "--admin-token",
+    metavar="KEY",
+    help=f"Require 'Authorization: Bearer KEY' on /__admin calls (/__admin/health stays open). "
+    f"Default: ${ADMIN_TOKEN_ENV} (prefer it: a command line is visible to other users), else none: "
+    "anyone who reaches the port can use the admin API.",
+)
 def mock(
     host: str,
     port: int,
@@ -212,6 +241,7 @@ def mock(
     fault_seed: int,
     rate_limit: RateLimit | None,
     journal_size: int,
+    admin_token: str | None,
 ) -> None:
     """Start the stateful mock server of the SIP trunks API."""
     # Start-up builds objects that live as long as the process; no cyclic collection until
@@ -235,6 +265,7 @@ def mock(
             fault_seed=fault_seed,
             rate_limit=rate_limit,
             journal_size=journal_size,
+            admin_token=admin_token,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
