@@ -7,6 +7,8 @@ Two measurements, each against `sip-trunks mock` started as a loopback subproces
 - `state-export`: fill the mock with trunks, then `GET /__admin/state` while a probe sends
   `GET /sip-trunks` every 20 ms on its own connection: how long the export takes, and the
   probe's worst latency meanwhile (a stalled event loop shows as a latency of seconds).
+- `journal-export`: the same for `GET /__admin/requests`, the journal full of requests
+  with 16 KiB bodies.
 
 Printed, never asserted.
 """
@@ -128,12 +130,12 @@ async def _probe(port: int, stop: asyncio.Event, samples: list[tuple[float, floa
         writer.close()
 
 
-def _export(port: int) -> tuple[float, int]:
-    """GET /__admin/state read to the end (chunked or not); its seconds and bytes."""
+def _export(port: int, path: str) -> tuple[float, int]:
+    """GET `path` read to the end (chunked or not); its seconds and bytes."""
     connection = http.client.HTTPConnection(HOST, port, timeout=120)
     began = time.perf_counter()
     try:
-        connection.request("GET", "/__admin/state")
+        connection.request("GET", path)
         response = connection.getresponse()
         size = 0
         while chunk := response.read(1 << 20):
@@ -144,14 +146,14 @@ def _export(port: int) -> tuple[float, int]:
         connection.close()
 
 
-async def _export_while_probing(port: int) -> tuple[float, int, list[float], list[float]]:
+async def _export_while_probing(port: int, path: str) -> tuple[float, int, list[float], list[float]]:
     """The export's seconds and bytes, and the probe's latencies in the second before it and during it."""
     stop = asyncio.Event()
     samples: list[tuple[float, float]] = []
     probe = asyncio.create_task(_probe(port, stop, samples))
     await asyncio.sleep(1.0)
     began = time.perf_counter()
-    seconds, size = await asyncio.to_thread(_export, port)
+    seconds, size = await asyncio.to_thread(_export, port, path)
     ended = time.perf_counter()
     stop.set()
     await probe
@@ -176,14 +178,34 @@ def state_export(args: argparse.Namespace) -> None:
             f"filled: {held['trunks']:,} trunks in {held['organizations']:,} organizations "
             f"in {time.perf_counter() - began:.1f} s (statuses {statuses}); RSS {rss_mib(pid):.1f} MiB"
         )
-        for attempt in range(1, args.repeat + 1):
-            seconds, size, quiet, during = asyncio.run(_export_while_probing(port))
-            print(
-                f"export {attempt}: GET /__admin/state {size / 2**20:.1f} MiB in {seconds:.2f} s; "
-                f"probe GET /sip-trunks: quiet p50 {statistics.median(quiet) * 1000:.1f} ms, "
-                f"during the export {len(during)} requests, p50 {statistics.median(during) * 1000:.1f} ms, "
-                f"max {max(during) * 1000:.1f} ms; RSS after {rss_mib(pid):.1f} MiB"
-            )
+        _exports(port, pid, "/__admin/state", args.repeat)
+
+
+def _exports(port: int, pid: int, path: str, repeat: int) -> None:
+    for attempt in range(1, repeat + 1):
+        seconds, size, quiet, during = asyncio.run(_export_while_probing(port, path))
+        print(
+            f"export {attempt}: GET {path} {size / 2**20:.1f} MiB in {seconds:.2f} s; "
+            f"probe GET /sip-trunks: quiet p50 {statistics.median(quiet) * 1000:.1f} ms, "
+            f"during the export {len(during)} requests, p50 {statistics.median(during) * 1000:.1f} ms, "
+            f"max {max(during) * 1000:.1f} ms; RSS after {rss_mib(pid):.1f} MiB"
+        )
+
+
+def journal_export(args: argparse.Namespace) -> None:
+    """Fill the journal with requests of 16 KiB bodies (an injected 503 answers them); read it, probing."""
+    extra = ["--journal-size", str(args.requests), "--fault", "POST /sip-trunks status=503"]
+    with running(_ours(args.ours_cmd, extra)) as server:
+        port, pid = server.port, server.process.pid
+        body = json.dumps({**TRUNK_BODY, "pad": "x" * 16_000}).encode()
+        began = time.perf_counter()
+        posts = (_request_bytes("POST", "/sip-trunks", f"org-{i % 2}", body) for i in range(args.requests))
+        statuses = asyncio.run(_send_all(port, posts))
+        print(
+            f"filled: {args.requests:,} requests of {len(body):,} bytes journaled in "
+            f"{time.perf_counter() - began:.1f} s (statuses {statuses}); RSS {rss_mib(pid):.1f} MiB"
+        )
+        _exports(port, pid, "/__admin/requests", args.repeat)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -207,6 +229,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     export.add_argument("--repeat", type=int, default=3, help="exports to time (default 3)")
     export.set_defaults(run=state_export)
+    journal = sub.add_parser("journal-export", help="GET /__admin/requests on a full journal, with a probe")
+    journal.add_argument(
+        "--requests", type=int, default=1000, help="journal size and requests (default 1000)"
+    )
+    journal.add_argument("--repeat", type=int, default=3, help="exports to time (default 3)")
+    journal.set_defaults(run=journal_export)
     return parser.parse_args(argv)
 
 

@@ -80,8 +80,8 @@ class RateLimit:
 
 def _shown_number(value: float) -> str:
     # A refused value, short: an int of hundreds of digits neither fits a float nor a message.
-    if isinstance(value, int) and abs(value) >= 10**12:
-        return "a number of over 12 digits"
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**12 else "a number of over 12 digits"
     return f"{value:g}"
 
 

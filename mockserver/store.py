@@ -144,9 +144,9 @@ class Store:
             if token not in self._pinned:
                 if not self.evicted:
                     logger.warning(
-                        "%d organizations, the cap (max_organizations, sip-trunks mock --max-organizations): "
-                        "from now on each new API key evicts the organization unused the longest, with its "
-                        "trunks (organizations of the seed and of --token keys are kept). Logged once.",
+                        "organization cap reached (%d, --max-organizations): from now on each new API "
+                        "key evicts the organization unused the longest, with its trunks; those of the "
+                        "seed and of --token keys are kept. Said once.",
                         self.max_organizations,
                     )
                 self._drop(token)

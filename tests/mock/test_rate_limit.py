@@ -56,7 +56,7 @@ def test_bad_rate_limits_show_the_expected_form(text: str) -> None:
         ("9" * 400 + "/s", "is not like 10/s"),
         ("1" * 60000 + "/s", "is not like 10/s"),  # past int()'s 4300 digits: no bare ValueError
         ("1/" + "9" * 400 + "s", "is not like 10/s"),
-        ("1000000001/s", "1 to 1000000000 requests per period"),
+        ("1000000001/s", "1 to 1000000000 requests per period (like 10/s), got 1000000001"),
         ("1/86401s", "period is 0.001 s to 86400 s"),
         ("1/25h", "period is 0.001 s to 86400 s"),
     ],
