@@ -13,6 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mockserver.config import TOKENS_ENV, MockConfig
+from mockserver.connection_limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+)
 from mockserver.faults import FaultSpec, Latency, parse_fault, parse_latency
 from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.rate_limit import RateLimit, parse_rate_limit
@@ -188,6 +195,48 @@ def _configure_logging(level: str) -> None:
     show_default=True,
     help="Requests kept by GET /__admin/requests; 0 turns the journal off.",
 )
+@click.option(
+    "--max-header-bytes",
+    type=click.IntRange(min=1024),
+    default=DEFAULT_MAX_HEADER_BYTES,
+    show_default=True,
+    metavar="BYTES",
+    help="Largest request line and headers of one request; over it, 431 and the connection is closed.",
+)
+@click.option(
+    "--max-headers",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_HEADERS,
+    show_default=True,
+    metavar="N",
+    help="Most header fields in one request; over it, 431 and the connection is closed.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time a request's headers have from its first byte; then 408 and the connection is closed.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_IDLE_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="A connection with no request under way (before the first, between two) is closed after this.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    metavar="N",
+    help="Open connections at once; at the cap, a new one closes the connection idle or still "
+    "sending its request for the longest (503 if all are being answered). The open-file limit "
+    "is raised to fit.",
+)
 def mock(
     host: str,
     port: int,
@@ -202,6 +251,11 @@ def mock(
     fault_seed: int,
     rate_limit: RateLimit | None,
     journal_size: int,
+    max_header_bytes: int,
+    max_headers: int,
+    header_timeout: float,
+    idle_timeout: float,
+    max_connections: int,
 ) -> None:
     """Start the stateful mock server of the SIP trunks API."""
     # Start-up builds objects that live as long as the process; no cyclic collection until
@@ -224,6 +278,11 @@ def mock(
             fault_seed=fault_seed,
             rate_limit=rate_limit,
             journal_size=journal_size,
+            max_header_bytes=max_header_bytes,
+            max_headers=max_headers,
+            header_timeout=header_timeout,
+            idle_timeout=idle_timeout,
+            max_connections=max_connections,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -9,6 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mockserver.connection_limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+    ConnectionLimits,
+)
 from mockserver.faults import FaultSpec, Latency
 from mockserver.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.rate_limit import RateLimit
@@ -33,6 +41,7 @@ class MockConfig:
     organization); otherwise only those tokens are. ``latency`` (every operation) and
     ``faults`` are the faults the mock starts with, ``fault_seed`` seeds their draws;
     ``rate_limit`` None is off; ``journal_size`` 0 turns the request journal off.
+    ``max_header_bytes`` … ``max_connections`` bound client connections (``ConnectionLimits``).
     """
 
     host: str = "127.0.0.1"
@@ -49,6 +58,11 @@ class MockConfig:
     fault_seed: int = 0
     rate_limit: RateLimit | None = None
     journal_size: int = DEFAULT_JOURNAL_SIZE
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_headers: int = DEFAULT_MAX_HEADERS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
         if self.max_trunks < 0:
@@ -62,6 +76,7 @@ class MockConfig:
                 f"journal_size must be between 0 and {MAX_JOURNAL_SIZE}, got {self.journal_size}"
             )
         object.__setattr__(self, "faults", tuple(self.faults))
+        _ = self.connection_limits  # refuses limits out of range
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> MockConfig:
@@ -82,6 +97,17 @@ class MockConfig:
         """The faults to start with: ``latency`` on every operation first, then ``faults``."""
         latency = () if self.latency is None else (FaultSpec(latency=self.latency),)
         return latency + self.faults
+
+    @property
+    def connection_limits(self) -> ConnectionLimits:
+        """The limits on client connections that the server enforces."""
+        return ConnectionLimits(
+            max_header_bytes=self.max_header_bytes,
+            max_headers=self.max_headers,
+            header_timeout=self.header_timeout,
+            idle_timeout=self.idle_timeout,
+            max_connections=self.max_connections,
+        )
 
     @property
     def base_url(self) -> str:
