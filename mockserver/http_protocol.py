@@ -5,18 +5,20 @@ its parser joins a long header's pieces by copying them again for every read (a 
 blocked every client for seconds); it gives a client all the time it wants to send a head, and
 never times out a connection that sends nothing. Here, per ``ConnectionLimits``:
 
-- a head (request line and headers) is fed to the parser at most ``max_header_bytes`` at a
-  time; over that, or over ``max_headers`` fields, the answer is ``431`` and the connection
-  is closed, before anything reaches the app;
-- a head has ``header_timeout`` seconds from its first byte (then ``408``, connection closed);
-- a connection with no request under way (before its first, between two) is closed after
-  ``idle_timeout`` seconds;
+- no more than ``max_header_bytes`` of a head (request line and headers) reach the parser;
+  a head over that, or with over ``max_headers`` fields, is answered ``431`` and the
+  connection closed, before anything reaches the app;
+- a head has ``header_timeout`` seconds from the read that brought its first byte (then
+  ``408``, connection closed); bytes that begin no request (blank lines) count as a head;
+- a connection with nothing received since its last answer (or since it opened) is closed
+  after ``idle_timeout`` seconds;
 - at most ``max_connections`` are open: a new one closes the connection that has been idle,
   or sending a head or a body, for the longest (a request being answered is never cut);
   when every open connection has a request being answered, the new one gets ``503``.
 
 These answers are written here, below the app, so they are built here rather than by
-``mockserver.problems``: the same ``application/problem+json`` shape.
+``mockserver.problems``: the same ``application/problem+json`` shape. A head that comes whole
+in one read (nearly all do) costs no timer and no copy: the checks add no measurable time.
 """
 
 from __future__ import annotations
@@ -123,9 +125,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         # uvicorn's keep-alive timer is the idle timer: armed here too, before a first request.
         self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]
-        self._head_bytes = 0  # bytes fed to the parser since the last request was received whole
+        self._head_bytes = 0  # bytes read since the last request was received whole (or so far)
         self._in_body = False  # between the end of a request's headers and the end of its body
-        self._head_timer: Any = None
+        self._head_timer: Any = None  # armed only for a head that one read did not bring whole
         self._stopped = False  # a limit was hit: nothing more is read on this connection
 
     @property
@@ -164,61 +166,74 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._stopped:
             return
+        if self._in_body:
+            if not self._feed(data):
+                return
+        elif self._head_bytes + len(data) < self.limits.max_header_bytes:
+            self._head_bytes += len(data)  # may count some body too: harmless, reset at its end
+            if not self._feed(data):
+                return
+        elif not self._feed_up_to_the_limit(data):
+            return
+        if self._head_bytes and not self._in_body and self._head_timer is None:
+            # A head under way that this read did not bring whole (most do): from now, which is
+            # when its first byte came, it has header_timeout seconds; it no longer idles.
+            self._unset_keepalive_if_required()
+            self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+            self.registry.touch(self)
+
+    def _feed_up_to_the_limit(self, data: bytes) -> bool:
+        """Feed a head at most up to the limit (httptools copies a long header's pieces together
+        on every read), then what follows it; over the limit, 431. False once the connection is done."""
         limit = self.limits.max_header_bytes
         rest: bytes | memoryview = data
         while rest:
             if self._in_body:
                 chunk, rest = rest, b""
             else:
-                # A head: never more than the limit in the parser, which copies a long header's
-                # pieces together on every read.
                 budget = limit - self._head_bytes
-                if len(rest) > budget:
-                    view = memoryview(rest)
-                    chunk, rest = view[:budget], view[budget:]
-                else:
-                    chunk, rest = rest, b""
+                view = memoryview(rest)
+                chunk, rest = view[:budget], view[budget:]
                 self._head_bytes += len(chunk)
-            try:
-                self.parser.feed_data(chunk)
-            except httptools.HttpParserUpgrade:
-                if self._should_upgrade():
-                    self.handle_websocket_upgrade()
-                else:
-                    self._unsupported_upgrade_warning()
-                return
-            except httptools.HttpParserError:
-                if self._stopped:  # a callback refused the head
-                    count = self.limits.max_headers
-                    self._refuse_head(f"The request has more than {count} header fields (--max-headers)")
-                else:
-                    msg = "Invalid HTTP request received."
-                    self.logger.warning(msg)
-                    self.send_400_response(msg)
-                return
+            if not self._feed(chunk):
+                return False
             if not self._in_body and self._head_bytes >= limit:
                 self._stopped = True
                 self._refuse_head(f"The request line and headers are over {limit} bytes (--max-header-bytes)")
-                return
+                return False
+        return True
+
+    def _feed(self, data: bytes | memoryview) -> bool:
+        """uvicorn's parsing of ``data``; False once the connection is done with (refused, upgraded)."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return False
+        except httptools.HttpParserError:
+            if self._stopped:  # on_headers_complete refused the head
+                count = self.limits.max_headers
+                self._refuse_head(f"The request has more than {count} header fields (--max-headers)")
+            else:
+                msg = "Invalid HTTP request received."
+                self.logger.warning(msg)
+                self.send_400_response(msg)
+            return False
+        return True
 
     # Parser callbacks
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        # A request's first byte: no longer idle; its head now has header_timeout seconds.
-        self._unset_keepalive_if_required()
-        self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
-        self.registry.touch(self)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if len(self.headers) >= self.limits.max_headers:
+    def on_headers_complete(self) -> None:
+        # The fields are counted here, not one by one: the size limit already bounds the list.
+        if len(self.headers) > self.limits.max_headers:
             self._stopped = True
             raise _HeadRefused
-        super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        self._cancel_head_timer()
+        if self._head_timer is not None:
+            self._cancel_head_timer()
+        self._unset_keepalive_if_required()
         self._in_body = True
         super().on_headers_complete()
 
@@ -229,7 +244,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self._head_timer is not None or self._in_body:
+        if self._head_bytes or self._in_body:
             # The next request is already arriving: its own deadline runs, not the idle one.
             self._unset_keepalive_if_required()
         else:

@@ -229,8 +229,9 @@ def test_a_keep_alive_connection_is_closed_after_the_idle_timeout() -> None:
 
 
 def test_bytes_that_begin_no_request_do_not_keep_a_connection_open() -> None:
-    # Blank lines before a request are skipped by the parser: they must not reset the idle timer.
-    with mock(idle_timeout=0.5) as port, connect(port) as sock:
+    # Blank lines before a request are skipped by the parser; they start a head all the same,
+    # which has header_timeout seconds to end.
+    with mock(idle_timeout=0.5, header_timeout=0.5) as port, connect(port) as sock:
         sock.settimeout(0.1)
         closed = False
         for _ in range(50):  # 5 s at most
@@ -279,6 +280,18 @@ def test_a_normal_client_is_served_while_hundreds_of_idle_and_slowloris_connecti
         closed = closed_slow + count_closed(idle)
     assert closed >= 400 - 50, f"only {closed} of 400 connections were closed at a cap of 50"
     assert closed_slow == 100, "the oldest go first: every slowloris connection (opened first)"
+
+
+def test_at_the_cap_a_connection_just_answered_is_kept_and_the_longest_idle_closed() -> None:
+    with mock(max_connections=3) as port, ExitStack() as stack:
+        kept, oldest_idle, idle = open_idle(port, 3, stack)
+        kept.sendall(REQUEST_LINE + b"\r\n")
+        assert kept.recv(65536).startswith(b"HTTP/1.1 200 ")  # idle since now: last in line
+        stack.enter_context(connect(port))  # a fourth: one must go
+        assert is_closed_by_peer(oldest_idle, wait=5)
+        assert not is_closed_by_peer(idle, wait=0.2)
+        kept.sendall(REQUEST_LINE + b"\r\n")
+        assert kept.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
 def test_connections_being_answered_are_never_closed_and_beyond_them_the_answer_is_503() -> None:
