@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck check spec bench soak memory mutants clean
+.PHONY: run test lint typecheck check spec bench soak memory hostile mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ soak: $(STAMP)
 
 memory: $(STAMP)
 	$(BIN)/python -m benchmarks.memory $(ARGS)
+
+# Hostile clients at the connection level (huge heads, slowloris, idle floods) and a normal client's latency.
+hostile: $(STAMP)
+	$(BIN)/python -m benchmarks.hostile $(ARGS)
 
 # The default check against every mutant of tests/contracts/mutants.py: when and how each is caught.
 mutants: $(STAMP)
