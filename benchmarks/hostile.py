@@ -1,248 +1,333 @@
-"""`python -m benchmarks.hostile`: what hostile clients cost our mock, in memory and in stalls.
+"""`make hostile`: hostile clients at the connection level against one mock, and a normal client's latency.
 
-Two measurements, each against `sip-trunks mock` started as a loopback subprocess:
-
-- `organizations`: one new API key per request (`GET /sip-trunks`), RSS after every step:
-  what an organization costs, and whether `--max-organizations` keeps the total flat.
-- `state-export`: fill the mock with trunks, then `GET /__admin/state` while a probe sends
-  `GET /sip-trunks` every 20 ms on its own connection: how long the export takes, and the
-  probe's worst latency meanwhile (a stalled event loop shows as a latency of seconds).
-- `journal-export`: the same for `GET /__admin/requests`, the journal full of requests
-  with 16 KiB bodies.
-
-Printed, never asserted.
+Issue 17's figures, measured: a 64 MiB header and 100,000 headers (what the mock answers,
+how much of it the mock took, its RSS and peak RSS before and after), then 1,000 slowloris
+connections (a header byte per second each) and 10,000 idle ones held open together (the
+mock's open sockets, how many of the hostile connections it closed and when). All along, a
+normal client in its own process opens a new connection and sends `GET /sip-trunks` every
+0.1 s; its latencies are printed per phase, and the goal line says whether it was served
+within 1 s throughout. Printed, never asserted. Everything talks to 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
-import json
-import shlex
+import multiprocessing
+import os
+import resource
+import socket
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from benchmarks.servers import (
     DEFAULT_OURS_CMD,
     HOST,
-    TRUNK_BODY,
-    ServerSpec,
-    request,
+    ServerUnavailable,
+    ours_spec,
     rss_mib,
     running,
     stop_on_sigterm,
 )
 
-CONNECTIONS = 8
-PROBE_EVERY = 0.02  # seconds between two probe requests
+GOAL_SECONDS = 1.0
+REQUEST_LINE = b"GET /sip-trunks HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer hostile\r\n"
+PROBE_INTERVAL = 0.1
 
 
-def _request_bytes(method: str, path: str, token: str, body: bytes | None = None) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}", f"Authorization: Bearer {token}"]
-    if body is not None:
-        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+# The normal client, in its own process so the attackers' work does not delay it.
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Read one response with a Content-Length; return its status."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return status
-
-
-async def _send_all(port: int, requests: Iterator[bytes], connections: int = CONNECTIONS) -> dict[int, int]:
-    """Send every request of the iterator over `connections` keep-alive sockets; count the statuses."""
-    statuses: dict[int, int] = {}
-
-    async def one() -> None:
-        reader, writer = await asyncio.open_connection(HOST, port)
+def probe(port: int, stop: Any, results: Any) -> None:
+    """Every PROBE_INTERVAL s: a new connection, one GET; (start, seconds or None, status or error)."""
+    samples = []
+    while not stop.is_set():
+        started = time.monotonic()
+        connection = http.client.HTTPConnection(HOST, port, timeout=10)
         try:
-            for raw in requests:  # shared: each connection takes the next request
-                writer.write(raw)
-                status = await _read_response(reader)
-                statuses[status] = statuses.get(status, 0) + 1
+            connection.request("GET", "/sip-trunks", headers={"Authorization": "Bearer normal-client"})
+            response = connection.getresponse()
+            response.read()
+            samples.append((started, time.monotonic() - started, str(response.status)))
+        except (OSError, http.client.HTTPException) as exc:
+            samples.append((started, None, type(exc).__name__))
         finally:
-            writer.close()
-
-    await asyncio.gather(*(one() for _ in range(connections)))
-    return statuses
-
-
-def _health(port: int) -> dict[str, int]:
-    status, body = request(port, "GET", "/__admin/health", "unused")
-    assert status == 200, status
-    data: dict[str, int] = json.loads(body)
-    return data
+            connection.close()
+        stop.wait(max(0.0, PROBE_INTERVAL - (time.monotonic() - started)))
+    results.put(samples)
 
 
-def _ours(command: str, extra: Sequence[str]) -> ServerSpec:
-    return ServerSpec("ours", (*shlex.split(command), "--no-access-log", *extra))
+@dataclass
+class Phase:
+    name: str
+    start: float
+    end: float = 0.0
+    lines: list[str] = field(default_factory=list)
 
 
-def organizations(args: argparse.Namespace) -> None:
-    """One new API key per request; RSS after every step."""
-    extra = [] if args.max_organizations is None else ["--max-organizations", str(args.max_organizations)]
-    with running(_ours(args.ours_cmd, extra)) as server:
-        port, pid = server.port, server.process.pid
-        start = rss_mib(pid)
-        print(f"mock started ({' '.join(extra) or 'defaults'}): RSS {start:.1f} MiB")
-        print(f"{'keys sent':>10} {'organizations':>14} {'RSS MiB':>8} {'+MiB':>7} {'s':>6}")
-        sent, began = 0, time.perf_counter()
-        while sent < args.count:
-            step = min(args.step, args.count - sent)
-            keys = (_request_bytes("GET", "/sip-trunks", f"hostile-{sent + i}") for i in range(step))
-            statuses = asyncio.run(_send_all(port, keys))
-            sent += step
-            rss = rss_mib(pid)
-            held = _health(port)["organizations"]
-            print(
-                f"{sent:>10,} {held:>14,} {rss:>8.1f} {rss - start:>7.1f} {time.perf_counter() - began:>6.1f}"
-                + ("" if set(statuses) == {200} else f"  statuses {statuses}")
-            )
-        held = _health(port)["organizations"]
-        growth = rss_mib(pid) - start
-        print(f"per 10,000 organizations held: {growth / max(held, 1) * 10_000:.1f} MiB")
+def latency_line(samples: list[tuple[float, float | None, str]], phase: Phase) -> tuple[str, float, int]:
+    """The normal client's figures within ``phase``: a line, the worst latency, the failures."""
+    inside = [s for s in samples if phase.start <= s[0] <= phase.end]
+    times = sorted(s[1] for s in inside if s[1] is not None and s[2] == "200")
+    failed = len(inside) - len(times)
+    if not times:
+        return f"normal client: {len(inside)} requests, none served", float("inf"), failed
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    worst = times[-1] if not failed else float("inf")
+    line = (
+        f"normal client: p50 {statistics.median(times) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+        f"max {times[-1] * 1000:.1f} ms ({len(inside)} requests, {failed} not served"
+        + (f": {sorted({s[2] for s in inside if s[2] != '200'})}" if failed else "")
+        + ")"
+    )
+    return line, worst, failed
 
 
-async def _probe(port: int, stop: asyncio.Event, samples: list[tuple[float, float]]) -> None:
-    """GET /sip-trunks every PROBE_EVERY seconds on one connection: (sent at, latency) pairs."""
-    reader, writer = await asyncio.open_connection(HOST, port)
-    raw = _request_bytes("GET", "/sip-trunks", "probe")
+# The mock process, from /proc
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def open_sockets(pid: int) -> int:
+    count = 0
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    return count
+
+
+# One huge head, over a blocking socket
+
+
+def send_huge_head(port: int, prefix: bytes, filler: bytes, total: int, terminator: bytes) -> str:
+    """Send the request line, ``prefix``, then ``total`` bytes of ``filler``; say what the mock did."""
+    started = time.monotonic()
+    sent = 0
+    with socket.create_connection((HOST, port), timeout=30) as sock:
+        try:
+            sock.sendall(REQUEST_LINE + prefix)
+            while sent < total:
+                piece = filler[: total - sent]
+                sock.sendall(piece)
+                sent += len(piece)
+            sock.sendall(terminator)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = b""
+        with contextlib.suppress(OSError):
+            while not answer.endswith(b"}") and len(answer) < 65536:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                answer += data
+    status = answer.split(b"\r\n", 1)[0].decode(errors="replace") or "no answer"
+    took = "all" if sent >= total else f"{sent / 2**20:.1f} MiB"
+    seconds = time.monotonic() - started
+    return f"{status} in {seconds:.3f} s; the client sent {took} of {total / 2**20:.1f} MiB before the answer"
+
+
+def huge_head_phase(name: str, pid: int, port: int, pieces: tuple[bytes, bytes, int, bytes]) -> Phase:
+    phase = Phase(name, time.monotonic())
+    rss, peak = rss_mib(pid), peak_rss_mib(pid)
+    answer = send_huge_head(port, *pieces)
+    time.sleep(0.5)  # the probe's next request sees the mock after it
+    phase.end = time.monotonic()
+    phase.lines.append(answer)
+    phase.lines.append(
+        f"RSS {rss:.0f} -> {rss_mib(pid):.0f} MiB, peak RSS {peak:.0f} -> {peak_rss_mib(pid):.0f} MiB"
+    )
+    return phase
+
+
+# The flood: slowloris and idle connections, with asyncio
+
+
+@dataclass
+class Hostile:
+    """One hostile connection: when it was opened, when the mock closed it, what it answered first."""
+
+    slow: bool
+    opened: float = 0.0
+    closed: float | None = None
+    answer: bytes = b""
+    writer: asyncio.StreamWriter | None = None
+
+
+async def connect(port: int, record: Hostile) -> asyncio.StreamReader | None:
     try:
-        while not stop.is_set():
-            began = time.perf_counter()
-            writer.write(raw)
-            status = await _read_response(reader)
-            assert status == 200, status
-            samples.append((began, time.perf_counter() - began))
-            await asyncio.sleep(PROBE_EVERY)
-    finally:
-        writer.close()
+        reader, record.writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout=10)
+    except (OSError, TimeoutError):
+        return None
+    record.opened = time.monotonic()
+    if record.slow:
+        record.writer.write(REQUEST_LINE)
+    return reader
 
 
-def _export(port: int, path: str) -> tuple[float, int]:
-    """GET `path` read to the end (chunked or not); its seconds and bytes."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=120)
-    began = time.perf_counter()
+async def watch(reader: asyncio.StreamReader, record: Hostile) -> None:
+    """Wait for the mock to close the connection; keep the start of what it sent."""
+    with contextlib.suppress(OSError):
+        while data := await reader.read(65536):
+            record.answer += data[:12]
+    record.closed = time.monotonic()
+
+
+async def drip(records: list[Hostile]) -> None:
+    """A header byte a second on every slowloris connection still open."""
+    while True:
+        await asyncio.sleep(1.0)
+        for record in records:
+            if record.writer is not None and record.closed is None:
+                with contextlib.suppress(OSError, RuntimeError):
+                    record.writer.write(b"X")
+
+
+def closes(records: list[Hostile]) -> str:
+    """How many of ``records`` the mock closed, with which answer, and after how long."""
+    parts = []
+    for answer in sorted({r.answer[:12] for r in records if r.closed is not None}):
+        ages = sorted(
+            r.closed - r.opened for r in records if r.closed is not None and r.answer[:12] == answer
+        )
+        what = f"after a {answer.decode(errors='replace')[9:12]}" if answer else "without an answer"
+        median = statistics.median(ages)
+        parts.append(f"{len(ages):,} {what} (median {median:.1f} s, max {ages[-1]:.1f} s after opening)")
+    kept = sum(r.opened > 0 and r.closed is None for r in records)
+    failed = sum(r.opened == 0 for r in records)
+    return ", ".join([*parts, f"{kept:,} still open"] + ([f"{failed:,} could not connect"] if failed else []))
+
+
+async def flood(pid: int, port: int, slowloris: int, idle: int, seconds: float) -> Phase:
+    phase = Phase(f"{slowloris:,} slowloris + {idle:,} idle", time.monotonic())
+    rss = rss_mib(pid)
+    records = [Hostile(slow=True) for _ in range(slowloris)] + [Hostile(slow=False) for _ in range(idle)]
+    watchers = []
+    dripper = asyncio.create_task(drip(records[:slowloris]))
+    peak_sockets = 0
+    for start in range(0, len(records), 500):  # 500 connects at a time, as fast as they go
+        batch = records[start : start + 500]
+        for record, reader in zip(
+            batch, await asyncio.gather(*(connect(port, r) for r in batch)), strict=True
+        ):
+            if reader is not None:
+                watchers.append(asyncio.create_task(watch(reader, record)))
+        peak_sockets = max(peak_sockets, open_sockets(pid))
+    opened = sum(r.opened > 0 for r in records)
+    phase.lines.append(
+        f"{opened:,} connections opened in {time.monotonic() - phase.start:.1f} s, then held {seconds:g} s"
+    )
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        peak_sockets = max(peak_sockets, open_sockets(pid))
+        await asyncio.sleep(0.25)
+    dripper.cancel()
+    for task in watchers:
+        task.cancel()
+    for record in records:
+        if record.writer is not None:
+            record.writer.close()
+    await asyncio.gather(dripper, *watchers, return_exceptions=True)
+    phase.end = time.monotonic()
+    phase.lines.append(
+        f"the mock's open sockets: at most {peak_sockets:,} (sampled every 0.25 s, listener included)"
+    )
+    phase.lines.append(f"slowloris: {closes(records[:slowloris])}")
+    phase.lines.append(f"idle: {closes(records[slowloris:])}")
+    phase.lines.append(f"RSS {rss:.0f} -> {rss_mib(pid):.0f} MiB, peak RSS {peak_rss_mib(pid):.0f} MiB")
+    return phase
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run on uvloop when installed (it opens and watches 11,000 sockets faster), else asyncio's loop."""
     try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        size = 0
-        while chunk := response.read(1 << 20):
-            size += len(chunk)
-        assert response.status == 200, response.status
-        return time.perf_counter() - began, size
-    finally:
-        connection.close()
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
-async def _export_while_probing(port: int, path: str) -> tuple[float, int, list[float], list[float]]:
-    """The export's seconds and bytes, and the probe's latencies in the second before it and during it."""
-    stop = asyncio.Event()
-    samples: list[tuple[float, float]] = []
-    probe = asyncio.create_task(_probe(port, stop, samples))
-    await asyncio.sleep(1.0)
-    began = time.perf_counter()
-    seconds, size = await asyncio.to_thread(_export, port, path)
-    ended = time.perf_counter()
-    stop.set()
-    await probe
-    quiet = [latency for sent, latency in samples if sent < began]
-    during = [latency for sent, latency in samples if began <= sent < ended]
-    return seconds, size, quiet, during or [float("nan")]
-
-
-def state_export(args: argparse.Namespace) -> None:
-    """Fill the mock with trunks, then export its state while probing."""
-    per_org = args.per_organization
-    with running(_ours(args.ours_cmd, ["--max-trunks", str(per_org)])) as server:
-        port, pid = server.port, server.process.pid
-        body = json.dumps(TRUNK_BODY).encode()
-        began = time.perf_counter()
-        creates = (
-            _request_bytes("POST", "/sip-trunks", f"org-{i // per_org}", body) for i in range(args.trunks)
-        )
-        statuses = asyncio.run(_send_all(port, creates))
-        held = _health(port)
-        print(
-            f"filled: {held['trunks']:,} trunks in {held['organizations']:,} organizations "
-            f"in {time.perf_counter() - began:.1f} s (statuses {statuses}); RSS {rss_mib(pid):.1f} MiB"
-        )
-        _exports(port, pid, "/__admin/state", args.repeat)
-
-
-def _exports(port: int, pid: int, path: str, repeat: int) -> None:
-    for attempt in range(1, repeat + 1):
-        seconds, size, quiet, during = asyncio.run(_export_while_probing(port, path))
-        print(
-            f"export {attempt}: GET {path} {size / 2**20:.1f} MiB in {seconds:.2f} s; "
-            f"probe GET /sip-trunks: quiet p50 {statistics.median(quiet) * 1000:.1f} ms, "
-            f"during the export {len(during)} requests, p50 {statistics.median(during) * 1000:.1f} ms, "
-            f"max {max(during) * 1000:.1f} ms; RSS after {rss_mib(pid):.1f} MiB"
-        )
-
-
-def journal_export(args: argparse.Namespace) -> None:
-    """Fill the journal with requests of 16 KiB bodies (an injected 503 answers them); read it, probing."""
-    extra = ["--journal-size", str(args.requests), "--fault", "POST /sip-trunks status=503"]
-    with running(_ours(args.ours_cmd, extra)) as server:
-        port, pid = server.port, server.process.pid
-        body = json.dumps({**TRUNK_BODY, "pad": "x" * 16_000}).encode()
-        began = time.perf_counter()
-        posts = (_request_bytes("POST", "/sip-trunks", f"org-{i % 2}", body) for i in range(args.requests))
-        statuses = asyncio.run(_send_all(port, posts))
-        print(
-            f"filled: {args.requests:,} requests of {len(body):,} bytes journaled in "
-            f"{time.perf_counter() - began:.1f} s (statuses {statuses}); RSS {rss_mib(pid):.1f} MiB"
-        )
-        _exports(port, pid, "/__admin/requests", args.repeat)
+def raise_fd_limit(needed: int) -> str:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed and (hard == resource.RLIM_INFINITY or soft < hard):
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return f"open-file limit of this script: {soft}" + ("" if soft >= needed else f" (fewer than {needed})")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line; see --help."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.hostile", description=__doc__)
+    parser.add_argument("--slowloris", type=int, default=1000, help="slowloris connections (default 1000)")
+    parser.add_argument("--idle", type=int, default=10000, help="idle connections (default 10000)")
+    parser.add_argument("--hold", type=float, default=15.0, help="seconds the flood is held (default 15)")
+    parser.add_argument("--header-mib", type=int, default=64, help="size of the huge header (default 64)")
+    parser.add_argument("--headers", type=int, default=100_000, help="count of tiny headers (default 100000)")
     parser.add_argument(
-        "--ours-cmd", default=DEFAULT_OURS_CMD, help="how to start our mock ({port} is filled in)"
+        "--ours-cmd", default=DEFAULT_OURS_CMD, help=f"the mock (default: {DEFAULT_OURS_CMD})"
     )
-    sub = parser.add_subparsers(dest="measure", required=True)
-    orgs = sub.add_parser("organizations", help="memory per organization, and under --max-organizations")
-    orgs.add_argument("--count", type=int, default=200_000, help="new API keys to send (default 200000)")
-    orgs.add_argument(
-        "--step", type=int, default=10_000, help="keys between two RSS readings (default 10000)"
-    )
-    orgs.add_argument("--max-organizations", type=int, help="passed to the mock (default: the mock's own)")
-    orgs.set_defaults(run=organizations)
-    export = sub.add_parser("state-export", help="GET /__admin/state on a large state, with a probe")
-    export.add_argument("--trunks", type=int, default=200_000, help="trunks to create (default 200000)")
-    export.add_argument(
-        "--per-organization", type=int, default=1000, help="trunks per organization (default 1000)"
-    )
-    export.add_argument("--repeat", type=int, default=3, help="exports to time (default 3)")
-    export.set_defaults(run=state_export)
-    journal = sub.add_parser("journal-export", help="GET /__admin/requests on a full journal, with a probe")
-    journal.add_argument(
-        "--requests", type=int, default=1000, help="journal size and requests (default 1000)"
-    )
-    journal.add_argument("--repeat", type=int, default=3, help="exports to time (default 3)")
-    journal.set_defaults(run=journal_export)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one measurement and print it."""
-    stop_on_sigterm()
     args = parse_args(argv)
-    args.run(args)
+    stop_on_sigterm()
+    print(raise_fd_limit(args.slowloris + args.idle + 256))
+    try:
+        with running(ours_spec(args.ours_cmd)) as server:
+            pid, port = server.process.pid, server.port
+            print(f"mock: {' '.join(server.spec.command).replace('{port}', str(port))} (pid {pid})")
+            print(
+                f"normal client: a new connection and GET /sip-trunks every {PROBE_INTERVAL} s, own process"
+            )
+            stop = multiprocessing.Event()
+            results: Any = multiprocessing.Queue()
+            prober = multiprocessing.Process(target=probe, args=(port, stop, results), daemon=True)
+            prober.start()
+            phases = [Phase("quiet", time.monotonic())]
+            time.sleep(2)
+            phases[0].end = time.monotonic()
+            size = args.header_mib << 20
+            big = (b"X-Big: ", b"a" * 65536, size, b"\r\n\r\n")
+            phases.append(huge_head_phase(f"{args.header_mib} MiB header", pid, port, big))
+            tiny = b"".join(b"X-%d: 1\r\n" % n for n in range(args.headers))
+            phases.append(
+                huge_head_phase(f"{args.headers:,} headers", pid, port, (b"", tiny, len(tiny), b"\r\n"))
+            )
+            phases.append(run_async(flood(pid, port, args.slowloris, args.idle, args.hold)))
+            after = Phase("after", time.monotonic())
+            time.sleep(2)
+            after.end = time.monotonic()
+            phases.append(after)
+            stop.set()
+            samples = results.get(timeout=30)
+            prober.join(10)
+    except ServerUnavailable as exc:
+        print(f"hostile: {exc}", file=sys.stderr)
+        return 2
+    worst, failed_total = 0.0, 0
+    for phase in phases:
+        line, phase_worst, failed = latency_line(samples, phase)
+        worst, failed_total = max(worst, phase_worst), failed_total + failed
+        print(f"\n{phase.name} ({phase.end - phase.start:.1f} s)")
+        for each in [*phase.lines, line]:
+            print(f"  {each}")
+    verdict = "met   " if worst < GOAL_SECONDS and not failed_total else "MISSED"
+    shown = "a request not served" if failed_total else f"max {worst:.2f} s"
+    goal = f"a normal client is served within {GOAL_SECONDS:g} s throughout"
+    print(f"\n{verdict} {goal} ({shown}, {len(samples)} requests)")
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mockserver.config import MockConfig
-from mockserver.controls.middleware import ConnectionDropped, RateLimit
+from mockserver.controls import ConnectionDropped, RateLimit
 from mockserver.domain.store import Store
 from mockserver.domain.vault import Vault
 

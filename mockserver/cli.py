@@ -17,6 +17,13 @@ from mockserver.controls.faults import FaultSpec, Latency, parse_fault, parse_la
 from mockserver.controls.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.controls.rate_limit import RateLimit, parse_rate_limit
 from mockserver.domain.store import DEFAULT_MAX_ORGANIZATIONS
+from mockserver.http.connection_limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+)
 
 if TYPE_CHECKING:
     from mockserver.log_output import BatchedLineWriter
@@ -119,7 +126,7 @@ def _access_log_writer(level: str) -> BatchedLineWriter | None:
     """The access lines' writer: on stderr in batches, as the other log lines; none above info."""
     if LOG_LEVELS.index(level) < LOG_LEVELS.index("info"):
         return None  # the access logger is not enabled for INFO: no lines, as through logging
-    from mockserver.http.access_log import ACCESS_LOGGER
+    from mockserver.http.middleware.access_log import ACCESS_LOGGER
     from mockserver.log_output import BatchedLineWriter
 
     return BatchedLineWriter(sys.stderr, ACCESS_LOGGER)
@@ -226,6 +233,48 @@ def _configure_logging(level: str) -> None:
     f"Default: ${ADMIN_TOKEN_ENV} (prefer it: a command line is visible to other users), else none: "
     "anyone who reaches the port can use the admin API.",
 )
+@click.option(
+    "--max-header-bytes",
+    type=click.IntRange(min=1024),
+    default=DEFAULT_MAX_HEADER_BYTES,
+    show_default=True,
+    metavar="BYTES",
+    help="Largest request line and headers of one request; over it, 431 and the connection is closed.",
+)
+@click.option(
+    "--max-headers",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_HEADERS,
+    show_default=True,
+    metavar="N",
+    help="Most header fields in one request; over it, 431 and the connection is closed.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time a request's headers have from its first byte; then 408 and the connection is closed.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_IDLE_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="A connection with no request under way (before the first, between two) is closed after this.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    metavar="N",
+    help="Open connections at once; at the cap, a new one closes the connection idle or still "
+    "sending its request for the longest (503 if all are being answered). The open-file limit "
+    "is raised to fit.",
+)
 def mock(
     host: str,
     port: int,
@@ -242,6 +291,11 @@ def mock(
     rate_limit: RateLimit | None,
     journal_size: int,
     admin_token: str | None,
+    max_header_bytes: int,
+    max_headers: int,
+    header_timeout: float,
+    idle_timeout: float,
+    max_connections: int,
 ) -> None:
     """Start the stateful mock server of the SIP trunks API."""
     # Start-up builds objects that live as long as the process; no cyclic collection until
@@ -266,6 +320,11 @@ def mock(
             rate_limit=rate_limit,
             journal_size=journal_size,
             admin_token=admin_token,
+            max_header_bytes=max_header_bytes,
+            max_headers=max_headers,
+            header_timeout=header_timeout,
+            idle_timeout=idle_timeout,
+            max_connections=max_connections,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

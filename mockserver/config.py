@@ -14,6 +14,14 @@ from mockserver.controls.faults import FaultSpec, Latency
 from mockserver.controls.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.controls.rate_limit import RateLimit
 from mockserver.domain.store import DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_TRUNKS
+from mockserver.http.connection_limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+    ConnectionLimits,
+)
 
 __all__ = ["ADMIN_TOKEN_ENV", "MAX_BODY_BYTES", "TOKENS_ENV", "MockConfig", "parse_tokens"]
 
@@ -37,6 +45,7 @@ class MockConfig:
     ``latency`` (every operation) and ``faults`` are the faults the mock starts with,
     ``fault_seed`` seeds their draws; ``rate_limit`` None is off; ``journal_size`` 0 turns the
     request journal off. With ``admin_token``, ``/__admin`` calls need it as a bearer token.
+    ``max_header_bytes`` … ``max_connections`` bound client connections (``ConnectionLimits``).
     """
 
     host: str = "127.0.0.1"
@@ -55,6 +64,11 @@ class MockConfig:
     rate_limit: RateLimit | None = None
     journal_size: int = DEFAULT_JOURNAL_SIZE
     admin_token: str | None = field(default=None, repr=False)  # a secret: never shown
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_headers: int = DEFAULT_MAX_HEADERS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
         if self.max_trunks < 0:
@@ -74,6 +88,7 @@ class MockConfig:
         ):
             raise ValueError("the admin token must be non-empty and without surrounding spaces")
         object.__setattr__(self, "faults", tuple(self.faults))
+        _ = self.connection_limits  # refuses limits out of range
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> MockConfig:
@@ -107,6 +122,17 @@ class MockConfig:
             return ipaddress.ip_address(self.host.strip("[]")).is_loopback
         except ValueError:  # a host name: it may resolve to any interface
             return False
+
+    @property
+    def connection_limits(self) -> ConnectionLimits:
+        """The limits on client connections that the server enforces."""
+        return ConnectionLimits(
+            max_header_bytes=self.max_header_bytes,
+            max_headers=self.max_headers,
+            header_timeout=self.header_timeout,
+            idle_timeout=self.idle_timeout,
+            max_connections=self.max_connections,
+        )
 
     @property
     def base_url(self) -> str:

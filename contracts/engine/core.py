@@ -19,7 +19,7 @@ import yaml
 
 from contracts.engine.catalog import CHECKS, SUITES, by_name
 from contracts.engine.config import CheckConfig
-from contracts.engine.core.context import RunContext
+from contracts.engine.context import RunContext
 from contracts.engine.events import (
     CheckResult,
     CheckSkipped,

@@ -1,12 +1,12 @@
 """The suites, one module each, and the registry the engine runs them from.
 
-Each suite is a function of the run's context (``contracts.engine.core.context``) that yields
+Each suite is a function of the run's context (``contracts.engine.context``) that yields
 events; the engine looks suites up here by name and knows nothing else of them.
 """
 
 from __future__ import annotations
 
-from contracts.engine.core.context import SuiteRunner
+from contracts.engine.context import SuiteRunner
 from contracts.suites import auth, generated, isolation, robustness, secrets, sequences
 from contracts.suites.model import machine
 

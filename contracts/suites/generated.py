@@ -32,7 +32,7 @@ from contracts.safety.guarded import guard_schema
 if TYPE_CHECKING:
     from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-    from contracts.engine.core.context import RunContext
+    from contracts.engine.context import RunContext
 
 __all__ = ["SCHEMATHESIS_CHECKS", "positive_statuses", "run", "run_stateless", "schemathesis_config"]
 

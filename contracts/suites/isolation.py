@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from contracts.engine.catalog import checks_of
-from contracts.engine.core.context import RunContext
+from contracts.engine.context import RunContext
 from contracts.engine.events import CheckSkipped, Event, Progress
 from contracts.engine.verdicts import Violation
 from contracts.http.client import Exchange, Target

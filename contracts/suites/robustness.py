@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.engine.catalog import checks_of
-from contracts.engine.core.context import RunContext
+from contracts.engine.context import RunContext
 from contracts.engine.events import CheckSkipped, Event, FailureFound, Progress
 from contracts.engine.verdicts import Violation
 from contracts.http.client import Exchange

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from contracts.engine.core.context import RunContext
+from contracts.engine.context import RunContext
 from contracts.engine.events import Event, Progress
 from contracts.engine.verdicts import Violation
 from contracts.http.client import Exchange, Target

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from contracts.engine.core.context import RunContext
+from contracts.engine.context import RunContext
 from contracts.engine.events import CheckSkipped, Event, Progress
 from contracts.engine.verdicts import Violation
 from contracts.http.client import Exchange, Target

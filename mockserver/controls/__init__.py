@@ -1,6 +1,6 @@
 """What integrators steer at run time: faults, rate limits and the request journal, and their middleware.
 
->>> from mockserver.controls.middleware import ConnectionDropped, RateLimit  # doctest: +SKIP
+>>> from mockserver.controls import ConnectionDropped, RateLimit  # doctest: +SKIP
 """
 
 from __future__ import annotations

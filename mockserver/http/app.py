@@ -18,15 +18,15 @@ from connexion.security import BearerSecurityHandler
 from mockserver.config import MockConfig
 from mockserver.domain.store import Store
 from mockserver.http import problems
-from mockserver.http.access_log import AccessLogMiddleware, LineWriter
 from mockserver.http.admin import admin_spec
-from mockserver.http.body_limit import BodyLimitMiddleware
 from mockserver.http.fastpath import FastPathMiddleware
 from mockserver.http.handlers import resolver
-from mockserver.http.media_type import MediaTypeMiddleware
+from mockserver.http.middleware.access_log import AccessLogMiddleware, LineWriter
+from mockserver.http.middleware.body_limit import BodyLimitMiddleware
+from mockserver.http.middleware.media_type import MediaTypeMiddleware
+from mockserver.http.middleware.spec_cache import SpecDocumentCache
+from mockserver.http.middleware.trailing_slash import TrailingSlashMiddleware
 from mockserver.http.paths import ADMIN_BASE_PATH, SPEC_DOCUMENT_PATH, UI_PATH
-from mockserver.http.spec_cache import SpecDocumentCache
-from mockserver.http.trailing_slash import TrailingSlashMiddleware
 from mockserver.http.trusted_spec import trusted_specs
 from mockserver.http.validation import VALIDATOR_MAP, RequestValidation
 from sip_trunks_openapi import load_spec
@@ -102,7 +102,7 @@ def middlewares(
 
     stack.insert(0, functools.partial(ControlsMiddleware, controls=build_controls(config)))
     if config.admin_token is not None:
-        from mockserver.http.admin_auth import AdminAuthMiddleware
+        from mockserver.http.middleware.admin_auth import AdminAuthMiddleware
 
         stack.insert(0, functools.partial(AdminAuthMiddleware, token=config.admin_token))
     if config.access_log:

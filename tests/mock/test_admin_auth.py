@@ -16,7 +16,7 @@ from mockserver import MockConfig, running_mock
 from mockserver.client import AdminClient, AdminError
 from mockserver.domain.models import org_key
 from mockserver.http.admin import admin_spec
-from mockserver.http.admin_auth import AdminAuthMiddleware
+from mockserver.http.middleware.admin_auth import AdminAuthMiddleware
 from mockserver.http.paths import ADMIN_BASE_PATH
 
 from .helpers import assert_problem, bearer, trunk_body

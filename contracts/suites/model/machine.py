@@ -32,7 +32,7 @@ from hypothesis.stateful import (
 )
 
 from contracts.engine.catalog import checks_of
-from contracts.engine.core.context import RunContext
+from contracts.engine.context import RunContext
 from contracts.engine.events import CheckSkipped, Event, Progress
 from contracts.engine.verdicts import Tally, Violation
 from contracts.http.client import Exchange, Target
