@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 
 from mockserver.config import MockConfig
+from mockserver.http.connection_limits import FdBudget, fit_to_fd_limit
 
 __all__ = [
     "PortUnavailable",
@@ -29,6 +30,8 @@ __all__ = [
     "serve_workers",
     "settle_heap",
 ]
+
+logger = logging.getLogger("mockserver.connections")
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
@@ -113,36 +116,70 @@ class _SettlingServer(uvicorn.Server):
             self.on_shutdown()
 
 
-def _server(config: MockConfig, app: Any) -> _SettlingServer:
-    # Our access log replaces uvicorn's; log_config=None leaves logging to the caller.
-    return _SettlingServer(
-        uvicorn.Config(
-            app,
-            host=config.host,
-            port=config.port,
-            lifespan="on",
-            access_log=False,
-            log_config=None,
-            log_level=config.log_level,
-        )
+def _uvicorn_config(config: MockConfig, app: Any, max_connections: int, **options: Any) -> uvicorn.Config:
+    """The one uvicorn configuration of every mock: our HTTP protocol with its connection limits.
+
+    Our access log replaces uvicorn's; log_config=None leaves logging to the caller. No
+    WebSocket protocol: the mock has no WebSocket route, and an upgraded connection would
+    escape the limits.
+    """
+    from mockserver.http.protocol import protocol_class
+
+    limits = config.replace(max_connections=max_connections).connection_limits
+    return uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        http=protocol_class(limits),
+        ws="none",
+        **options,
     )
+
+
+def _server(config: MockConfig, app: Any, max_connections: int | None = None) -> _SettlingServer:
+    cap = config.max_connections if max_connections is None else max_connections
+    return _SettlingServer(_uvicorn_config(config, app, cap, log_level=config.log_level))
+
+
+def _say_fd_budget(budget: FdBudget, lowered_level: int = logging.WARNING) -> None:
+    if budget.raised_from is not None:
+        logger.info(
+            "raised the open-file limit from %d to %d for --max-connections %d",
+            budget.raised_from,
+            budget.soft_limit,
+            budget.wanted,
+        )
+    if budget.lowered:
+        logger.log(
+            lowered_level,
+            "the open-file limit (%d, ulimit -n) allows %d connections, not --max-connections %d: "
+            "serving at most %d",
+            budget.soft_limit,
+            budget.max_connections,
+            budget.wanted,
+            budget.max_connections,
+        )
 
 
 def serve(config: MockConfig, app: Any, on_shutdown: Callable[[], None] | None = None) -> None:
     """Serve ``app`` on ``config.host:config.port`` until interrupted; the heap is settled once up.
 
     ``on_shutdown`` (e.g. writing the last access lines) runs after the last answer, also
-    when a SIGTERM ends the server.
+    when a SIGTERM ends the server. The open-file soft limit is raised, as far as the hard
+    limit lets it, to hold ``config.max_connections`` connections; below that, the cap is lowered.
     """
-    server = _server(config, app)
+    budget = fit_to_fd_limit(config.max_connections, raise_soft_limit=True)
+    _say_fd_budget(budget)
+    server = _server(config, app, budget.max_connections)
     server.on_shutdown = on_shutdown
     server.run()
 
 
 WORKER_MIN_LIFE = 2.0
 """Seconds a worker must have served before one that dies is replaced (else the others stop too)."""
-
-_log = logging.getLogger("mockserver.serve")
 
 
 def _listening_socket(config: MockConfig) -> socket.socket:
@@ -169,6 +206,8 @@ def serve_workers(config: MockConfig, build: Callable[[], tuple[Any, Callable[[]
     ``WORKER_MIN_LIFE`` seconds of its start: then every worker is stopped and this raises
     ``RuntimeError``.
     """
+    budget = fit_to_fd_limit(config.max_connections, raise_soft_limit=True)  # inherited by the workers
+    _say_fd_budget(budget)
     sock = _listening_socket(config)
     workers: dict[int, float] = {}
     stopping = False
@@ -181,11 +220,11 @@ def serve_workers(config: MockConfig, build: Callable[[], tuple[Any, Callable[[]
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 app, on_shutdown = build()
-                server = _server(config, app)
+                server = _server(config, app, budget.max_connections)
                 server.on_shutdown = on_shutdown
                 server.run(sockets=[sock])
             except BaseException:
-                _log.exception("worker %d failed", os.getpid())
+                logger.exception("worker %d failed", os.getpid())
                 code = 1
             finally:
                 os._exit(code)
@@ -213,7 +252,7 @@ def serve_workers(config: MockConfig, build: Callable[[], tuple[Any, Callable[[]
                 failed = f"worker {pid} exited with {code} within {WORKER_MIN_LIFE:g} s of its start"
                 stop(signal.SIGTERM, None)
                 continue
-            _log.warning("worker %d exited with %d; starting another", pid, code)
+            logger.warning("worker %d exited with %d; starting another", pid, code)
             spawn()
     finally:
         for sig, handler in previous.items():
@@ -237,11 +276,10 @@ def running_mock(config: MockConfig | None = None, *, app: Any = None) -> Iterat
 
         app = create_app(config)
     check_store(app)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=config.host, port=config.port, lifespan="on", access_log=False, log_config=None
-        )
-    )
+    # The embedding process's open-file limit is its own: the cap is fitted to it, never raised.
+    budget = fit_to_fd_limit(config.max_connections, raise_soft_limit=False)
+    _say_fd_budget(budget, lowered_level=logging.DEBUG)
+    server = uvicorn.Server(_uvicorn_config(config, app, budget.max_connections))
     thread = threading.Thread(target=server.run, name=f"mock-{config.port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT

@@ -13,18 +13,27 @@ import itertools
 import json
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from mockserver.controls.faults import path_matcher
 from mockserver.domain.models import format_timestamp
 
-__all__ = ["BODY_LIMIT", "DEFAULT_JOURNAL_SIZE", "MASK", "MAX_JOURNAL_SIZE", "Entry", "Journal", "render"]
+__all__ = [
+    "BODY_LIMIT",
+    "DEFAULT_JOURNAL_SIZE",
+    "MASK",
+    "MAX_JOURNAL_SIZE",
+    "Entry",
+    "Journal",
+    "iter_rendered",
+]
 
 DEFAULT_JOURNAL_SIZE = 1000
 MAX_JOURNAL_SIZE = 100_000
 BODY_LIMIT = 16 * 1024  # bytes shown of each body; a longer one is shown cut, as text
+PAUSE_EVERY = 64  # requests read between two pauses offered by iter_entries()
 MASK = "********"
 
 # id, started (Unix time), method, path, status (None: no answer), duration_ms, org,
@@ -155,7 +164,17 @@ class Journal:
         ``path`` is a concrete path or a template (``/sip-trunks/{id}``). Secrets are masked,
         also those of the requests the filters leave out.
         """
-        return render(list(self._entries), self.secret_fields, org=org, method=method, path=path)
+        return [entry for entry in self.iter_entries(org=org, method=method, path=path) if entry is not None]
+
+    def iter_entries(
+        self, *, org: str | None = None, method: str | None = None, path: str | None = None
+    ) -> Iterator[dict[str, Any] | None]:
+        """``entries()`` one at a time, lazily, from the journal as it is when this is called.
+
+        While it collects the secrets to mask (before the first entry), it yields ``None``
+        every ``PAUSE_EVERY`` requests read: points where a caller may let others run.
+        """
+        return iter_rendered(list(self._entries), self.secret_fields, org=org, method=method, path=path)
 
     def clear(self, org: str | None = None) -> None:
         """Forget every entry, or only ``org``'s."""
@@ -165,27 +184,32 @@ class Journal:
             self._entries = deque((e for e in self._entries if e[6] != org), maxlen=self.size)
 
 
-def render(
+def iter_rendered(
     snapshot: list[Entry],
     secret_fields: frozenset[str],
     *,
     org: str | None = None,
     method: str | None = None,
     path: str | None = None,
-) -> list[dict[str, Any]]:
-    """Entries as ``GET /__admin/requests`` shows them, filtered; secrets masked (see ``Journal.entries``)."""
+) -> Iterator[dict[str, Any] | None]:
+    """Entries as ``GET /__admin/requests`` shows them, filtered, secrets masked; ``None`` at pauses.
+
+    See ``Journal.iter_entries``; a journal kept elsewhere (Redis) renders its entries here too.
+    """
     masker = _Masker(secret_fields)
-    for entry in snapshot:
+    for index, entry in enumerate(snapshot, 1):
         masker.collect(entry[7])
-    method = method.upper() if method else None
+        if index % PAUSE_EVERY == 0:
+            yield None
+    verb = method.upper() if method else None
     pattern = path_matcher(path) if path else None
-    return [
-        _to_json(entry, masker)
-        for entry in snapshot
-        if (org is None or entry[6] == org)
-        and (method is None or entry[2] == method)
-        and (pattern is None or pattern.match(entry[3]))
-    ]
+    for entry in snapshot:
+        if (
+            (org is None or entry[6] == org)
+            and (verb is None or entry[2] == verb)
+            and (pattern is None or pattern.match(entry[3]))
+        ):
+            yield _to_json(entry, masker)
 
 
 def _to_json(entry: Entry, masker: _Masker) -> dict[str, Any]:

@@ -8,6 +8,7 @@ shared by replicas through Redis). Standard library only.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -117,8 +118,10 @@ class ControlPanel(Protocol):
         """Remove every fault, or those scoped to ``token``'s organization."""
         ...
 
-    async def requests(self, org: str | None, method: str | None, path: str | None) -> list[dict[str, Any]]:
-        """The journal, oldest first, filtered; secrets masked."""
+    async def iter_requests(
+        self, org: str | None, method: str | None, path: str | None
+    ) -> Iterator[dict[str, Any] | None]:
+        """The journal as it is now, oldest first, filtered, secrets masked; lazily (``None``: a pause)."""
         ...
 
     async def clear_requests(self) -> None:
@@ -226,11 +229,13 @@ class Controls:
         """See ``ControlPanel.clear_faults``."""
         self.faults.clear(token)
 
-    async def requests(self, org: str | None, method: str | None, path: str | None) -> list[dict[str, Any]]:
-        """See ``ControlPanel.requests``."""
+    async def iter_requests(
+        self, org: str | None, method: str | None, path: str | None
+    ) -> Iterator[dict[str, Any] | None]:
+        """See ``ControlPanel.iter_requests``."""
         if self.journal is None:
-            return []
-        return self.journal.entries(org=org, method=method, path=path)
+            return iter(())
+        return self.journal.iter_entries(org=org, method=method, path=path)
 
     async def clear_requests(self) -> None:
         """See ``ControlPanel.clear_requests``."""

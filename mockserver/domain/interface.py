@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from mockserver.domain.models import PhoneNumber, Trunk
+from mockserver.domain.store import OrganizationSnapshot
 
 __all__ = ["StateStore"]
 
@@ -69,6 +70,10 @@ class StateStore(Protocol):
 
     async def reset(self, token: str | None = None) -> None:
         """Back to the baseline (the seed): for every organization, or only ``token``'s."""
+        ...
+
+    async def snapshot(self) -> list[OrganizationSnapshot]:
+        """Every organization as it is now (API key, trunks, phone numbers, in no order); never passwords."""
         ...
 
     async def export_state(self) -> dict[str, Any]:

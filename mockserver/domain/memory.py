@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mockserver.domain.models import PhoneNumber, Trunk
-from mockserver.domain.store import Store
+from mockserver.domain.store import OrganizationSnapshot, Store
 
 __all__ = ["MemoryStore"]
 
@@ -76,6 +76,10 @@ class MemoryStore:
     async def reset(self, token: str | None = None) -> None:
         """See ``StateStore.reset``."""
         self.store.reset(token)
+
+    async def snapshot(self) -> list[OrganizationSnapshot]:
+        """See ``StateStore.snapshot``."""
+        return self.store.snapshot()
 
     async def export_state(self) -> dict[str, Any]:
         """See ``StateStore.export_state``."""

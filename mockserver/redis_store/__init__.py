@@ -55,6 +55,8 @@ def open_shared(
             max_trunks=config.max_trunks,
             now=format_timestamp(datetime.now(UTC)),
             new_id=lambda: str(uuid.uuid4()),
+            max_organizations=config.max_organizations,
+            uncounted=config.tokens,
         )
     spec = InitSpec(
         seed=seed,
@@ -63,6 +65,8 @@ def open_shared(
         startup_faults=config.startup_faults,
         rate_limit=config.rate_limit,
         max_trunks=config.max_trunks,
+        max_orgs=config.max_organizations,
+        keep=config.tokens,
         fault_seed=config.fault_seed,
         journal_size=config.journal_size,
     )

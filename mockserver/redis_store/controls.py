@@ -14,11 +14,12 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from mockserver.controls.fault_table import MAX_FAULTS, Catalog, Decision, Fault
 from mockserver.controls.faults import FaultNotFound, FaultSpec, InvalidFault
-from mockserver.controls.journal import Entry, render
+from mockserver.controls.journal import Entry, iter_rendered
 from mockserver.controls.panel import NOTHING, Admission
 from mockserver.controls.rate_limit import RateLimit, verdict
 from mockserver.domain.errors import StoreUnavailable
@@ -154,8 +155,10 @@ class RedisControls:
         if flushing is not None:
             await asyncio.shield(flushing)
 
-    async def requests(self, org: str | None, method: str | None, path: str | None) -> list[dict[str, Any]]:
-        """See ``ControlPanel.requests``."""
+    async def iter_requests(
+        self, org: str | None, method: str | None, path: str | None
+    ) -> Iterator[dict[str, Any] | None]:
+        """See ``ControlPanel.iter_requests``: this replica's batch written first, then one read."""
         await self._flushed()
         snapshot: list[Entry] = []
         for text in await self._run("journal_read"):
@@ -164,7 +167,7 @@ class RedisControls:
             entry[8] = entry[8].encode("latin-1")
             entry[9] = tuple(entry[9])
             snapshot.append(tuple(entry))
-        return render(snapshot, self.secret_fields, org=org, method=method, path=path)
+        return iter_rendered(snapshot, self.secret_fields, org=org, method=method, path=path)
 
     async def clear_requests(self) -> None:
         """See ``ControlPanel.clear_requests``."""

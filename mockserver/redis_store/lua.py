@@ -23,11 +23,36 @@ _PRELUDE = """
 local P = KEYS[1]
 if redis.call('EXISTS', P..'meta') == 0 then return redis.error_reply('UNINIT refused') end
 local function okey(h, kind) return P..'o:'..h..':'..kind end
+local function pinned(h)
+  return redis.call('SISMEMBER', P..'keep', h) == 1 or redis.call('HEXISTS', P..'b:orgs', h) == 1
+end
+local function drop_org(h)
+  local t = okey(h, 't')
+  local ids = redis.call('HKEYS', t)
+  for i = 1, #ids do redis.call('HDEL', P..'vault', ids[i]) end
+  redis.call('DEL', t, okey(h, 'n'), okey(h, 'l'))
+  redis.call('HDEL', P..'orgs', h)
+  redis.call('ZREM', P..'lru', h)
+end
+local function now_us()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
+-- The organization of a request: touched (least recently used first in 'lru'), or created with
+-- its demo numbers, evicting the one unused the longest past the cap (seed and kept keys: never).
 local function ensure_org(h, token, at)
-  if redis.call('HEXISTS', P..'orgs', h) == 1 then return end
-  local cap = tonumber(redis.call('HGET', P..'meta', 'max_orgs') or '0')
-  if cap > 0 and redis.call('HLEN', P..'orgs') >= cap then
-    return redis.error_reply('ORG_LIMIT refused')
+  local free = not pinned(h)
+  if redis.call('HEXISTS', P..'orgs', h) == 1 then
+    if free then redis.call('ZADD', P..'lru', now_us(), h) end
+    return
+  end
+  if free then
+    local cap = tonumber(redis.call('HGET', P..'meta', 'max_orgs') or '0')
+    if cap > 0 and redis.call('ZCARD', P..'lru') >= cap then
+      drop_org(redis.call('ZRANGE', P..'lru', 0, 0)[1])
+      redis.call('HINCRBY', P..'meta', 'evicted', 1)
+    end
+    redis.call('ZADD', P..'lru', now_us(), h)
   end
   redis.call('HSET', P..'orgs', h, token)
   local n = tonumber(ARGV[at])
@@ -45,17 +70,10 @@ local h = ARGV[1]
 
 # Wipe the live state (not the baseline); copy a state (live or baseline) from one prefix to another.
 _STATE_HELPERS = """
-local function drop_org(h)
-  local t = okey(h, 't')
-  local ids = redis.call('HKEYS', t)
-  for i = 1, #ids do redis.call('HDEL', P..'vault', ids[i]) end
-  redis.call('DEL', t, okey(h, 'n'), okey(h, 'l'))
-  redis.call('HDEL', P..'orgs', h)
-end
 local function wipe_state()
   local orgs = redis.call('HKEYS', P..'orgs')
   for i = 1, #orgs do redis.call('DEL', okey(orgs[i], 't'), okey(orgs[i], 'n'), okey(orgs[i], 'l')) end
-  redis.call('DEL', P..'orgs', P..'vault')
+  redis.call('DEL', P..'orgs', P..'vault', P..'lru')
 end
 local function copy_org(h, from, to)
   for _, kind in ipairs({'t', 'n', 'l'}) do
@@ -76,12 +94,15 @@ local function mark_baseline()
   for i = 1, #orgs do copy_org(orgs[i], '', 'b:') end
   redis.call('COPY', P..'orgs', P..'b:orgs')
   redis.call('COPY', P..'vault', P..'b:vault')
+  for i = 1, #orgs do redis.call('ZREM', P..'lru', orgs[i]) end
 end
 local function write_state(payload)
   local state = cjson.decode(payload)
-  for _, org in ipairs(state.orgs) do
+  local tick = now_us()
+  for index, org in ipairs(state.orgs) do
     local h = org[1]
     redis.call('HSET', P..'orgs', h, org[2])
+    if not pinned(h) then redis.call('ZADD', P..'lru', tick + index, h) end
     for _, spec in ipairs({{org[3], 't'}, {org[4], 'n'}, {org[5], 'l'}}) do
       local flat = spec[1]
       for i = 1, #flat, 2 do redis.call('HSET', okey(h, spec[2]), flat[i], flat[i + 1]) end
@@ -294,6 +315,13 @@ local P = KEYS[1]
 local existing = redis.call('HGET', P..'meta', 'fingerprint')
 if existing then return existing end
 local function okey(h, kind) return P..'o:'..h..':'..kind end
+local function pinned(h)
+  return redis.call('SISMEMBER', P..'keep', h) == 1 or redis.call('HEXISTS', P..'b:orgs', h) == 1
+end
+local function now_us()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
 """
     + _STATE_HELPERS
     + _FAULT_HELPERS
@@ -305,6 +333,7 @@ repeat
   if #page[2] > 0 then redis.call('DEL', unpack(page[2])) end
 until cursor == '0'
 redis.call('HSET', P..'meta', 'fingerprint', ARGV[1], 'startup', ARGV[3], 'max_orgs', ARGV[6])
+for i = 7, #ARGV do redis.call('SADD', P..'keep', ARGV[i]) end
 if ARGV[4] ~= '' then redis.call('HSET', P..'meta', 'rate_requests', ARGV[4], 'rate_seconds', ARGV[5]) end
 write_state(ARGV[2])
 mark_baseline()

@@ -21,7 +21,7 @@ from mockserver.domain.errors import StoreUnavailable
 from mockserver.domain.models import Organization
 from mockserver.redis_store.connection import RedisConnection, RedisError
 from mockserver.redis_store.lua import SCRIPTS
-from mockserver.redis_store.records import dump_state
+from mockserver.redis_store.records import dump_state, org_hash
 
 __all__ = ["DEFAULT_PREFIX", "InitSpec", "SettingsMismatch", "Shared", "fault_fields"]
 
@@ -61,6 +61,9 @@ class InitSpec:
     rate_limit: RateLimit | None = None
     max_trunks: int = 1000
     max_orgs: int = 0  # 0: no cap
+    keep: tuple[
+        str, ...
+    ] = ()  # tokens never evicted (an allow-list): their organizations' hashes go to Redis
     fault_seed: int = 0
     journal_size: int = 1000
 
@@ -72,6 +75,7 @@ class InitSpec:
             "rate_limit": None if self.rate_limit is None else str(self.rate_limit),
             "max_trunks": self.max_trunks,
             "max_orgs": self.max_orgs,
+            "keep": sorted(org_hash(token) for token in self.keep),
             "fault_seed": self.fault_seed,
             "journal_size": self.journal_size,
         }
@@ -130,13 +134,15 @@ class Shared:
                 "" if rate is None else str(rate.requests),
                 "" if rate is None else repr(float(rate.seconds)),
                 str(spec.max_orgs),
+                *(org_hash(token) for token in spec.keep),
             )
         except RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.label}: {exc}") from None
         if existing and existing != self._fingerprint:
             raise SettingsMismatch(
                 f"Redis at {self.label} already holds the state of a mock started with other settings "
-                "(seed, --fault, --latency, --rate-limit, --max-trunks, --journal-size or --fault-seed); "
+                "(seed, --fault, --latency, --rate-limit, --max-trunks, --max-organizations, --token, "
+                "--journal-size or --fault-seed); "
                 "start every replica with the same ones, or empty that database first "
                 "(redis-cli -n DB FLUSHDB) or use another database number"
             )

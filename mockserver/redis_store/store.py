@@ -24,7 +24,7 @@ from mockserver.domain.errors import (
     UnknownTransferTrunk,
 )
 from mockserver.domain.models import PhoneNumber, Trunk, format_timestamp
-from mockserver.domain.store import DEFAULT_PORT, build_state
+from mockserver.domain.store import DEFAULT_PORT, OrganizationSnapshot, build_state
 from mockserver.redis_store.connection import RedisError
 from mockserver.redis_store.controls import RedisDeferred
 from mockserver.redis_store.records import (
@@ -169,20 +169,35 @@ class RedisStore:
         """See ``StateStore.reset``."""
         await self.shared.run("reset", "" if token is None else org_args(token)[0])
 
+    async def snapshot(self) -> list[OrganizationSnapshot]:
+        """See ``StateStore.snapshot`` (one script: a consistent snapshot)."""
+        return [
+            (json.loads(stored), load_trunks(trunks), load_numbers(records, links))
+            for stored, trunks, records, links in await self.shared.run("export")
+        ]
+
     async def export_state(self) -> dict[str, Any]:
-        """See ``StateStore.export_state`` (one script: a consistent snapshot)."""
-        organizations: dict[str, Any] = {}
-        for stored, trunks, records, links in await self.shared.run("export"):
-            organizations[json.loads(stored)] = {
-                "trunks": [trunk.to_dict() for trunk in load_trunks(trunks)],
-                "phone_numbers": [number.to_dict() for number in load_numbers(records, links)],
+        """See ``StateStore.export_state``."""
+        return {
+            "organizations": {
+                token: {
+                    "trunks": [trunk.to_dict() for trunk in trunks],
+                    "phone_numbers": [number.to_dict() for number in numbers],
+                }
+                for token, trunks, numbers in await self.snapshot()
             }
-        return {"organizations": organizations}
+        }
 
     async def import_state(self, state: Mapping[str, Any]) -> None:
         """See ``StateStore.import_state`` (checked here, then written by one script)."""
+        spec = self.shared.spec
         built, secrets = build_state(
-            state, max_trunks=self.max_trunks, now=format_timestamp(self._clock()), new_id=self._new_id
+            state,
+            max_trunks=self.max_trunks,
+            now=format_timestamp(self._clock()),
+            new_id=self._new_id,
+            max_organizations=spec.max_orgs,
+            uncounted=(*spec.keep, *spec.organizations),  # allowed keys and the seed's: never counted
         )
         await self.shared.run("replace_state", dump_state(built, secrets))
 

@@ -56,9 +56,15 @@ async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
     """Build a store of the parameter's kind; ``seed`` becomes its baseline."""
     made: list[StateStore] = []
 
-    def make(*, max_trunks: int = 1000, seed: dict[str, Any] | None = None) -> StateStore:
+    def make(
+        *,
+        max_trunks: int = 1000,
+        seed: dict[str, Any] | None = None,
+        max_organizations: int = 10_000,
+        keep: tuple[str, ...] = (),
+    ) -> StateStore:
         if request.param == "memory":
-            store = Store(max_trunks=max_trunks)
+            store = Store(max_trunks=max_trunks, max_organizations=max_organizations, keep=keep)
             if seed is not None:
                 store.import_state(seed)
                 store.mark_baseline()
@@ -67,7 +73,10 @@ async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
         from mockserver.redis_store import open_shared
 
         url = request.getfixturevalue("redis_url")
-        state, _controls = open_shared(MockConfig(store=url, max_trunks=max_trunks), seed)
+        config = MockConfig(
+            store=url, max_trunks=max_trunks, max_organizations=max_organizations, tokens=keep
+        )
+        state, _controls = open_shared(config, seed)
         made.append(state)
         return state
 
@@ -256,3 +265,29 @@ async def test_odd_strings_round_trip(make_store: Factory) -> None:
     assert await store.get_trunk(token, trunk.id) == trunk
     assert await store.verify_password(trunk.id, odd)
     assert list((await store.export_state())["organizations"]) == [token]
+
+
+async def test_past_the_organization_cap_the_one_unused_the_longest_is_evicted(make_store: Factory) -> None:
+    store = make_store(max_organizations=2)
+    kept = await create(store, "first")
+    await create(store, "second")
+    await store.list_trunks("first")  # "second" is now the one unused the longest
+    await store.list_trunks("third")
+    assert [t.id for t in await store.list_trunks("first")] == [kept]
+    assert (await store.stats())["organizations"] == 2
+    assert await store.verify_password(kept, "p")
+    state = await store.export_state()
+    assert sorted(state["organizations"]) == ["first", "third"]
+
+
+async def test_seed_and_kept_organizations_are_never_evicted_nor_counted(make_store: Factory) -> None:
+    store = make_store(max_organizations=1, seed=SEED, keep=("allowed",))
+    allowed = await create(store, "allowed")
+    for index in range(4):
+        await create(store, f"visitor-{index}")
+    assert [t.id for t in await store.list_trunks("allowed")] == [allowed]
+    assert len(await store.list_trunks(TOKEN_A)) == 1  # the seed's
+    assert sorted((await store.export_state())["organizations"]) == sorted([TOKEN_A, "allowed", "visitor-3"])
+    too_many = {"organizations": {"x": {}, "y": {}}}
+    with pytest.raises(InvalidState, match="over the limit of 1"):
+        await store.import_state(too_many)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
+from starlette.responses import StreamingResponse
 
 from mockserver.controls.faults import FaultSpec
 from mockserver.controls.middleware import current_controls
@@ -17,6 +18,8 @@ from mockserver.controls.rate_limit import RateLimit, parse_rate_limit
 from mockserver.domain.interface import StateStore
 from mockserver.domain.models import org_key
 from mockserver.http.handlers._json import JSON, Response, no_content
+from mockserver.http.state_document import state_pieces
+from mockserver.http.streaming import list_document, streamed_json
 
 
 async def get_health(store: StateStore) -> Response:
@@ -31,9 +34,9 @@ async def reset_state(store: StateStore, token: str | None = None) -> ConnexionR
     return no_content()
 
 
-async def get_state(store: StateStore) -> Response:
-    """GET /__admin/state (never passwords)."""
-    return await store.export_state(), 200, JSON
+async def get_state(store: StateStore) -> StreamingResponse:
+    """GET /__admin/state (never passwords): the state as it is now, streamed without stalling the loop."""
+    return streamed_json(state_pieces(await store.snapshot()))
 
 
 async def put_state(store: StateStore, body: dict[str, Any]) -> Response:
@@ -73,12 +76,14 @@ async def delete_fault(store: StateStore, id: str) -> ConnexionResponse:
 
 async def list_requests(
     store: StateStore, token: str | None = None, method: str | None = None, path: str | None = None
-) -> Response:
-    """GET /__admin/requests[?token=&method=&path=]: the token is hashed, never kept or shown."""
+) -> Response | StreamingResponse:
+    """GET /__admin/requests[?token=&method=&path=]: streamed; the token is hashed, never kept or shown."""
     controls = current_controls()
+    if not controls.journal_size:
+        return {"size": 0, "requests": []}, 200, JSON
     org = None if token is None else org_key(token)
-    entries = await controls.requests(org, method, path)
-    return {"size": controls.journal_size, "requests": entries}, 200, JSON
+    entries = await controls.iter_requests(org, method, path)  # the journal as it is now
+    return streamed_json(list_document({"size": controls.journal_size}, "requests", entries))
 
 
 async def clear_requests(store: StateStore) -> ConnexionResponse:
