@@ -5,7 +5,7 @@ server (the composition root, ``contracts.cli``, does that for the embedded mock
 text that leaves it has the API keys masked. Every request passes the run's ``Guard``
 (``contracts.safety.guard``); whatever ends the run (the last suite, a budget, Ctrl-C, a crash),
 the trunks it created are deleted and the phone numbers it changed put back, and a
-``CleanupFinished`` event says so.
+``CleanupFinished`` event says so. ``RunFinished`` carries the run's API coverage.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import yaml
 from contracts.engine.catalog import CHECKS, SUITES, by_name
 from contracts.engine.config import CheckConfig
 from contracts.engine.context import RunContext
+from contracts.engine.coverage import CoverageRecorder
 from contracts.engine.events import (
     CheckResult,
     CheckSkipped,
@@ -106,6 +107,13 @@ def run(config: CheckConfig) -> Iterator[Event]:
     forbidden = forbidden_checks(config)
     allowed = config.replace(checks=tuple(name for name in config.checks if name not in forbidden))
     notes: list[str] = []
+    recorder = CoverageRecorder(document)
+
+    def record(method: str, path: str, status: int) -> None:
+        if not guard.cleaning:  # the cleanup's answers are checked by nothing: no coverage
+            recorder.record(method, path, status)
+
+    guard.on_answer = record
     with activate(book), _open_targets(config, guard) as (target, other):
         ctx = RunContext(
             config=allowed,
@@ -129,6 +137,7 @@ def run(config: CheckConfig) -> Iterator[Event]:
             checks=config.checks,
             run_id=ledger.run_id,
             safety=config.safety,
+            replay=config.replay_command,
         )
         for name, reason in forbidden.items():
             results.add(CheckSkipped(name, reason))
@@ -159,6 +168,8 @@ def run(config: CheckConfig) -> Iterator[Event]:
         requests=requests,
         notes=tuple(notes),
         cleanup=cleaned,
+        coverage=recorder.coverage(),
+        min_coverage=config.min_coverage,
     )
 
 
