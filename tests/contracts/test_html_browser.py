@@ -85,8 +85,11 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     runner = CliRunner()
     embedded = folder / "embedded.html"
     done = runner.invoke(
-        main, ["check", "--seed", "1", "--max-examples", "3", "--html", str(embedded)], env={}
-    )
+        main,
+        ["check", "--seed", "1", "--max-examples", "3", "--html", str(embedded),
+         "--report", str(folder / "embedded.json")],
+        env={},
+    )  # fmt: skip
     assert done.exit_code == 0, done.output
     broken = folder / "mutant.html"
     (planted,) = [planted for planted in CORPUS if planted.name == MUTANT]
@@ -164,6 +167,16 @@ def test_the_embedded_mock_report_renders_the_verdict_every_check_and_the_covera
     assert _text(driver, '#coverage tr[data-operation="POST /sip-trunks"] .status.observed') == "201"
     assert _text(driver, "#cleanup").endswith("nothing left behind")
     assert _console(driver) == []
+    # The JSON report of the same run has the same coverage, in the shape.
+    coverage = json.loads(pages["embedded"].with_suffix(".json").read_text(encoding="utf-8"))["coverage"]
+    assert list(coverage) == ["operations"]
+    assert [operation["operation"] for operation in coverage["operations"]] == operations
+    for operation in coverage["operations"]:
+        assert list(operation) == ["operation", "documented", "observed", "undocumented"]
+        assert set(operation["observed"]) <= set(operation["documented"])
+    observed = sum(len(operation["observed"]) for operation in coverage["operations"])
+    documented = sum(len(operation["documented"]) for operation in coverage["operations"])
+    assert f"{observed}/{documented} documented responses" in _text(driver, "#coverage-summary")
 
 
 def test_the_mutant_report_shows_the_failure_with_its_reproduction_and_a_working_copy_button(
