@@ -46,11 +46,15 @@ class Controls:
         limiter: RateLimiter,
         journal: Journal | None,
         rate_limit: RateLimit | None = None,
+        *,
+        accepts_any_key: bool = True,
     ) -> None:
         self.faults = faults
         self.limiter = limiter
         self.journal = journal
         self.rate_limit = rate_limit  # the limit given at start, which reset() restores
+        # Whether any non-empty key is an organization (no --token): GET /__admin/health says so.
+        self.accepts_any_key = accepts_any_key
 
     def __repr__(self) -> str:
         return f"<Controls: {len(self.faults)} faults, rate limit {self.limiter.limit}, {self.journal!r}>"
@@ -90,7 +94,9 @@ def build_controls(config: MockConfig) -> Controls:
     catalog, secret_fields = _product_facts()
     faults = FaultTable(Catalog(catalog.operations), config.startup_faults, seed=config.fault_seed)
     journal = Journal(config.journal_size, secret_fields) if config.journal_size else None
-    return Controls(faults, RateLimiter(config.rate_limit), journal, config.rate_limit)
+    return Controls(
+        faults, RateLimiter(config.rate_limit), journal, config.rate_limit, accepts_any_key=not config.tokens
+    )
 
 
 _current: contextvars.ContextVar[Controls] = contextvars.ContextVar("mockserver_controls")

@@ -21,9 +21,14 @@ from mockserver.http.state_document import state_pieces
 from mockserver.http.streaming import list_document, streamed_json
 
 
+def _health(store: Store) -> dict[str, Any]:
+    # `accepts_any_key` tells `sip-trunks check` to skip the checks that need an unknown key refused.
+    return {"status": "ok", **store.stats(), "accepts_any_key": current_controls().accepts_any_key}
+
+
 async def get_health(store: Store) -> Response:
     """GET /__admin/health."""
-    return {"status": "ok", **store.stats()}, 200, JSON
+    return _health(store), 200, JSON
 
 
 async def reset_state(store: Store, token: str | None = None) -> ConnexionResponse:
@@ -41,7 +46,7 @@ async def get_state(store: Store) -> StreamingResponse:
 async def put_state(store: Store, body: dict[str, Any]) -> Response:
     """PUT /__admin/state: replace everything (the body was validated against ``State``)."""
     store.import_state(body)
-    return {"status": "ok", **store.stats()}, 200, JSON
+    return _health(store), 200, JSON
 
 
 # Faults ---------------------------------------------------------------------------------
