@@ -34,6 +34,7 @@ from contracts.engine.events import CleanupFinished, Event, RunFinished
 from contracts.errors import ContractsError, TargetUnreachable, UsageError
 from contracts.report import Reporter
 from contracts.report.console import ConsoleReporter
+from contracts.report.html import HtmlReporter
 from contracts.report.json_report import JsonReporter
 from contracts.report.junit import JUnitReporter
 from contracts.safety.journal import kept_ledger_note
@@ -275,6 +276,18 @@ def _list_checks() -> str:
     help="Write a JSON report.",
 )
 @click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.html",
+    help="Write a self-contained HTML report (verdict, failures with reproductions, checks, API coverage).",
+)
+@click.option(
+    "--min-coverage",
+    metavar="PERCENT",
+    help="Exit 1 when the run observed less than PERCENT of the documented responses (operation, "
+    "status), listing the missing ones [default: no minimum].",
+)
+@click.option(
     "--read-only",
     is_flag=True,
     help="Send no request with a side effect (only GETs and unauthenticated ones).",
@@ -311,6 +324,8 @@ def check(
     checks: str | None,
     junit_xml: Path | None,
     report: Path | None,
+    html: Path | None,
+    min_coverage: str | None,
     read_only: bool,
     no_phone_writes: bool,
     rate_limit: str | None,
@@ -346,6 +361,8 @@ def check(
             checks=checks,
             junit_xml=junit_xml,
             report=report,
+            html=html,
+            min_coverage=min_coverage,
             read_only=read_only,
             no_phone_writes=no_phone_writes,
             rate_limit=rate_limit,
@@ -366,6 +383,8 @@ def check(
                 reporters.append(JUnitReporter(config.junit_xml))
             if config.report is not None:
                 reporters.append(JsonReporter(config.report))
+            if config.html is not None:
+                reporters.append(HtmlReporter(config.html, state_dir=config.state_dir))
             finished = execute(config, reporters)
     except ContractsError as exc:
         _fail(exc)

@@ -10,9 +10,9 @@ import pytest
 
 from contracts.engine.config import SECOND_TOKEN_ENV, TOKEN_ENV, CheckConfig
 from contracts.errors import UsageError
-from contracts.pytest_form import CONFIG_KEY, Conformance, cleanup_lines, run_once
+from contracts.pytest_form import CONFIG_KEY, FINISHED_KEY, Conformance, cleanup_lines, run_once
 
-OPTIONS = ("base_url", "token", "second_token", "max_examples", "seed")
+OPTIONS = ("base_url", "token", "second_token", "max_examples", "seed", "min_coverage")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,12 +26,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--max-examples", type=int, metavar="N", help="Generated examples per operation.")
     group.addoption("--seed", type=int, metavar="N", help="Seed of the run.")
+    # Not --html: pytest-html owns that name, and both may be installed.
+    group.addoption(
+        "--check-html",
+        metavar="FILE.html",
+        help="Write the run's self-contained HTML report (as `sip-trunks check --html`).",
+    )
+    group.addoption(
+        "--min-coverage",
+        metavar="PERCENT",
+        help="Fail (test_api_coverage) when the run observed less than PERCENT of the documented responses.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
         config.stash[CONFIG_KEY] = CheckConfig.from_options(
-            **{name: config.getoption(name) for name in OPTIONS}
+            **{name: config.getoption(name) for name in OPTIONS}, html=config.getoption("check_html")
         )
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -44,6 +55,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    # What the run exercised of the spec, as the command's summary says it.
+    finished = config.stash.get(FINISHED_KEY, None)
+    if finished is not None and finished.coverage is not None:
+        terminalreporter.write_sep("-", "sip-trunks check coverage")
+        terminalreporter.write_line(finished.coverage.line)
     # The run's last word, as the command ends with it: what was deleted, restored, or left.
     lines = cleanup_lines(config)
     if lines:

@@ -10,7 +10,9 @@ from contracts.engine.catalog import CHECK_NAMES
 from contracts.engine.config import CheckConfig
 from contracts.engine.events import CheckResult, Event, RunFinished
 from contracts.errors import ContractsError
-from contracts.report.console import render_failure
+from contracts.report import Reporter
+from contracts.report.console import render_coverage_gate, render_failure
+from contracts.report.html import HtmlReporter
 from contracts.safety.journal import kept_ledger_note
 
 __all__ = ["CONFIG_KEY", "FINISHED_KEY", "Conformance", "cleanup_lines", "run_once"]
@@ -27,6 +29,11 @@ class Conformance:
 
     def result(self, check: str) -> CheckResult | None:
         return next((result for result in self.finished.results if result.name == check), None)
+
+    @property
+    def coverage_gate(self) -> str:
+        """Under ``--min-coverage``: the bar and the documented responses never observed; else ``""``."""
+        return render_coverage_gate(self.finished)
 
     def report(self, check: str) -> str:
         """The failures of one check as the console shows them."""
@@ -54,8 +61,11 @@ def run_once(request: pytest.FixtureRequest) -> Conformance:
     if collected:
         config = config.replace(checks=tuple(name for name in CHECK_NAMES if name in collected))
     keep = _Keep()
+    reporters: list[Reporter] = [keep]
+    if config.html is not None:
+        reporters.append(HtmlReporter(config.html, state_dir=config.state_dir))
     try:
-        finished = execute(config, [keep])
+        finished = execute(config, reporters)
     except ContractsError as exc:
         pytest.exit(f"error: {exc}", returncode=exc.exit_code)
     request.config.stash[FINISHED_KEY] = finished

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,8 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["Leak", "SecretBook", "activate", "active_book"]
+__all__ = ["PASSWORD_MASK", "Leak", "SecretBook", "activate", "active_book"]
 
+# What a password shows as in failures and reproductions.
+PASSWORD_MASK = "***"
+# A "password" member's string value, in JSON or a Python repr (schemathesis prints bodies both ways).
+_PASSWORD_MEMBER = re.compile(
+    r"""(?P<key>(["'])password\2\s*:\s*)"""  # "password": or 'password':
+    r"""(?P<quote>["'])(?:(?!(?P=quote))[^\\]|\\.)*(?P=quote)"""  # a quoted string, escapes allowed
+)
 # Foreign passwords are remembered up to this many, so a long run keeps scanning fast.
 MAX_REMEMBERED = 200
 MIN_DISTINCTIVE_LENGTH = 8
@@ -151,6 +159,24 @@ class SecretBook:
             # (hypothesis reuses values): found only inside such an echo, it is no leak.
             return _search(text, needles, public + _echoed_fields(body), "body")
         return leak
+
+    def mask(self, text: str) -> str:
+        """``text`` with the run's passwords hidden: in every form searched for, and any JSON ``password``.
+
+        For what the run shows (failures, reproductions): a password made by the run, one
+        remembered from schemathesis, and the value of any ``"password"`` member (in JSON or
+        in a Python repr) all become ``***``.
+        """
+        with self._lock:
+            needles = sorted(self._needles, key=len, reverse=True)
+        for needle in needles:
+            if needle in text:
+                text = text.replace(needle, PASSWORD_MASK)
+        # The run's own passwords, whatever escaping a renderer added around their unique part.
+        text = re.sub(re.escape(self.marker) + r"p\d+", PASSWORD_MASK, text)
+        return _PASSWORD_MEMBER.sub(
+            lambda match: f"{match['key']}{match['quote']}{PASSWORD_MASK}{match['quote']}", text
+        )
 
     def _add(self, password: str) -> None:
         own = password.startswith(self.marker)

@@ -1,4 +1,4 @@
-"""One test per check of the conformance suite; all share one run of the engine."""
+"""One test per check of the conformance suite, and one for ``--min-coverage``; all share one run."""
 
 from __future__ import annotations
 
@@ -17,3 +17,11 @@ def test_check(check: str, conformance: Conformance) -> None:
         pytest.skip(result.skip_reason or "not run")
     if result.status == "failed":
         pytest.fail(f"{check}: {result.description}\n\n{conformance.report(check)}", pytrace=False)
+
+
+def test_api_coverage(conformance: Conformance) -> None:
+    finished = conformance.finished
+    if finished.min_coverage is None or finished.coverage is None:
+        pytest.skip("no --min-coverage given")
+    if finished.coverage_too_low:
+        pytest.fail(conformance.coverage_gate, pytrace=False)

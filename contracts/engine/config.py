@@ -23,6 +23,7 @@ __all__ = [
     "TOKEN_ENV",
     "CheckConfig",
     "default_state_dir",
+    "parse_percent",
 ]
 
 TOKEN_ENV = "SIP_TRUNKS_TOKEN"
@@ -51,6 +52,7 @@ class CheckConfig:
     checks: tuple[str, ...] = CHECK_NAMES
     junit_xml: Path | None = None
     report: Path | None = None
+    html: Path | None = None
     spec_path: Path = SPEC_PATH
     request_timeout: float = 10.0
     # True when the target is the embedded mock started by the composition root.
@@ -68,6 +70,8 @@ class CheckConfig:
     # Where the run journals its ledger (``<dir>/<run id>.json``, see contracts.safety.journal);
     # None: in memory only, as for the embedded mock, which dies with the run anyway.
     state_dir: Path | None = None
+    # ``--min-coverage``: a run that observes less of the documented responses (percent) fails.
+    min_coverage: float | None = None
 
     @classmethod
     def from_options(
@@ -81,6 +85,8 @@ class CheckConfig:
         checks: str | Iterable[str] | None = None,
         junit_xml: str | Path | None = None,
         report: str | Path | None = None,
+        html: str | Path | None = None,
+        min_coverage: str | float | None = None,
         read_only: bool = False,
         no_phone_writes: bool = False,
         rate_limit: str | float | None = None,
@@ -123,6 +129,8 @@ class CheckConfig:
             time_budget = parse_duration(time_budget)
         if time_budget is not None and time_budget <= 0:
             raise UsageError(f"--time-budget must be over 0 seconds, got {time_budget:g}")
+        if min_coverage is not None:
+            min_coverage = parse_percent(min_coverage)
         if cleanup is not None:
             cleanup = valid_run_id(cleanup)
             if read_only:
@@ -136,6 +144,8 @@ class CheckConfig:
             checks=_selected_checks(checks),
             junit_xml=Path(junit_xml) if junit_xml is not None else None,
             report=Path(report) if report is not None else None,
+            html=Path(html) if html is not None else None,
+            min_coverage=min_coverage,
             read_only=read_only,
             phone_writes=not no_phone_writes,
             rate_limit=float(rate_limit) if rate_limit is not None else None,
@@ -215,6 +225,21 @@ def default_state_dir(environ: Mapping[str, str], option: str | Path | None = No
         home = environ.get("HOME")
         base = (Path(home) if home else Path.home()) / ".local" / "state"
     return base / "sip-trunks-kit" / "runs"
+
+
+def parse_percent(value: str | float) -> float:
+    """``--min-coverage``: a percentage from 0 to 100, as ``80``, ``72.5`` or ``80%``."""
+    text = str(value).strip()
+    try:
+        percent = float(text.removesuffix("%"))
+    except ValueError:
+        percent = float("nan")
+    if not 0 <= percent <= 100:  # NaN fails too
+        raise UsageError(
+            "--min-coverage must be a percentage of documented responses from 0 to 100 "
+            f"(e.g. 80), got {text!r}"
+        )
+    return percent
 
 
 def _valid_base_url(value: str) -> str:

@@ -38,14 +38,18 @@ class RunContext:
     # Requests sent by schemathesis (our own client counts its own).
     generated_requests: int = 0
 
+    def hide(self, text: str) -> str:
+        """``text`` with the API keys as ``$TOKEN`` and the run's passwords as ``***``."""
+        return self.book.mask(self.masker.mask(text))
+
     def failure(self, failure: Failure) -> FailureFound:
-        """The event for a failure, with the API keys masked and the replay command added."""
+        """The event for a failure, with keys and passwords masked and the replay command added."""
         return FailureFound(
             replace(
                 failure,
-                operation=self.masker.mask(failure.operation),
-                message=self.masker.mask(failure.message),
-                steps=tuple(self.masker.mask(step) for step in failure.steps),
+                operation=self.hide(failure.operation),
+                message=self.hide(failure.message),
+                steps=tuple(self.hide(step) for step in failure.steps),
                 seed=self.config.seed,
                 replay=self.config.replace(checks=(failure.check,)).replay_command,
             )

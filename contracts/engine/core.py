@@ -5,7 +5,7 @@ server (the composition root, ``contracts.cli``, does that for the embedded mock
 text that leaves it has the API keys masked. Every request passes the run's ``Guard``
 (``contracts.safety.guard``); whatever ends the run (the last suite, a budget, Ctrl-C, a crash),
 the trunks it created are deleted and the phone numbers it changed put back, and a
-``CleanupFinished`` event says so.
+``CleanupFinished`` event says so. ``RunFinished`` carries the run's API coverage.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import yaml
 from contracts.engine.catalog import CHECKS, SUITES, by_name
 from contracts.engine.config import CheckConfig
 from contracts.engine.context import RunContext
+from contracts.engine.coverage import CoverageRecorder
 from contracts.engine.events import (
     CheckResult,
     CheckSkipped,
@@ -54,6 +55,14 @@ _WRITING_SUITES = ("model", "secrets", "isolation", "sequences", "robustness")
 _UNEXPECTED_METHODS = ("unsupported_method", "allow_header_conformance")
 # Checks that need to change a phone number's link.
 _PHONE_WRITES = ("unknown_trunk_is_422", "delete_cascade", "isolation_link")
+# A sip-trunks mock says here whether it takes any key as an organization (beside the API it
+# serves, so under the base URL: a mock serves both at its root).
+MOCK_HEALTH = "/__admin/health"
+# Checks that need a key no organization has to be refused: a mock that takes any key cannot pass them.
+NEED_UNKNOWN_KEY_REFUSED = ("auth_required", "ignored_auth")
+ANY_KEY_REASON = (
+    "the target is a sip-trunks mock that accepts any key; start it with --token to check authentication"
+)
 
 
 def forbidden_checks(config: CheckConfig) -> dict[str, str]:
@@ -106,6 +115,13 @@ def run(config: CheckConfig) -> Iterator[Event]:
     forbidden = forbidden_checks(config)
     allowed = config.replace(checks=tuple(name for name in config.checks if name not in forbidden))
     notes: list[str] = []
+    recorder = CoverageRecorder(document)
+
+    def record(method: str, path: str, status: int) -> None:
+        if not guard.cleaning:  # the cleanup's answers are checked by nothing: no coverage
+            recorder.record(method, path, status)
+
+    guard.on_answer = record
     with activate(book), _open_targets(config, guard) as (target, other):
         ctx = RunContext(
             config=allowed,
@@ -129,12 +145,16 @@ def run(config: CheckConfig) -> Iterator[Event]:
             checks=config.checks,
             run_id=ledger.run_id,
             safety=config.safety,
+            replay=config.replay_command,
         )
         for name, reason in forbidden.items():
             results.add(CheckSkipped(name, reason))
             yield CheckSkipped(name, reason)
         try:
             _snapshot(ctx)
+            for event in _skip_if_any_key_mock(ctx):
+                results.add(event)
+                yield event
             yield from _suites(ctx, results)
         except GeneratorExit:  # the consumer stopped listening: clean up without a word
             _cleanup(ctx, interrupted=True)
@@ -159,6 +179,8 @@ def run(config: CheckConfig) -> Iterator[Event]:
         requests=requests,
         notes=tuple(notes),
         cleanup=cleaned,
+        coverage=recorder.coverage(),
+        min_coverage=config.min_coverage,
     )
 
 
@@ -195,6 +217,30 @@ def _snapshot(ctx: RunContext) -> None:
             # A failure here shows again in the checks' own requests.
             with suppress(Violation):
                 target.request(_PROBE, "GET", "/phone-numbers")
+
+
+def accepts_any_key(target: Target) -> bool:
+    """Whether the target says it is a sip-trunks mock that takes any key (``GET {base}/__admin/health``).
+
+    Sent without a key. Anything but a 200 whose JSON has ``"accepts_any_key": true`` (a 404
+    from a real API, no answer, another body) means no, and the run goes on unchanged.
+    """
+    try:
+        exchange = target.request(_PROBE, "GET", MOCK_HEALTH, authorization=None)
+        body = exchange.json() if exchange.status == 200 else None
+    except (Violation, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("accepts_any_key") is True
+
+
+def _skip_if_any_key_mock(ctx: RunContext) -> Iterator[CheckSkipped]:
+    """Against a sip-trunks mock that takes any key, skip the checks that need an unknown key refused."""
+    wanted = [name for name in NEED_UNKNOWN_KEY_REFUSED if ctx.selects(name)]
+    if not wanted or not accepts_any_key(ctx.target):
+        return
+    ctx.config = ctx.config.replace(checks=tuple(name for name in ctx.config.checks if name not in wanted))
+    for name in wanted:
+        yield CheckSkipped(name, ANY_KEY_REASON)
 
 
 def _cleanup(ctx: RunContext, *, interrupted: bool = False) -> CleanupFinished:

@@ -10,9 +10,11 @@ __all__ = [
     "CheckResult",
     "CheckSkipped",
     "CleanupFinished",
+    "Coverage",
     "Event",
     "Failure",
     "FailureFound",
+    "OperationCoverage",
     "Progress",
     "RunFinished",
     "RunStarted",
@@ -73,6 +75,8 @@ class RunStarted:
     run_id: str = ""
     # The safety options in force, e.g. ("read-only", "rate limit 10/s").
     safety: tuple[str, ...] = ()
+    # The command that replays the run (keys as environment variables).
+    replay: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,83 @@ class CleanupFinished:
 
 
 @dataclass(frozen=True)
+class OperationCoverage:
+    """One operation of the spec: the responses it documents, and the statuses the run got from it.
+
+    ``observed`` holds the documented responses seen (``"200"``, or ``"4XX"``/``"default"``
+    when only such a key documents the status); ``undocumented`` the statuses seen that no
+    response key documents.
+    """
+
+    operation: str  # "GET /sip-trunks/{id}"
+    documented: tuple[str, ...]
+    observed: tuple[str, ...] = ()
+    undocumented: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The documented responses the run never got."""
+        return tuple(key for key in self.documented if key not in self.observed)
+
+    @property
+    def exercised(self) -> bool:
+        """Whether the run got any answer at all from this operation."""
+        return bool(self.observed or self.undocumented)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a run exercised of the spec: per operation, documented responses observed or not."""
+
+    operations: tuple[OperationCoverage, ...] = ()
+
+    @property
+    def documented(self) -> int:
+        return sum(len(operation.documented) for operation in self.operations)
+
+    @property
+    def observed(self) -> int:
+        return sum(len(operation.observed) for operation in self.operations)
+
+    @property
+    def percent(self) -> float:
+        """The observed share of documented responses, in percent (100 when nothing is documented)."""
+        return 100.0 * self.observed / self.documented if self.documented else 100.0
+
+    def below(self, minimum: float) -> bool:
+        """Whether the observed share of documented responses is under ``minimum`` percent."""
+        return self.observed * 100 < minimum * self.documented
+
+    @property
+    def missing(self) -> tuple[tuple[str, str], ...]:
+        """(operation, response) for every documented response never observed, in spec order."""
+        return tuple((op.operation, key) for op in self.operations for key in op.missing)
+
+    @property
+    def line(self) -> str:
+        """``coverage: 7/7 operations, 31/45 documented responses (68.9%)``, and undocumented ones."""
+        exercised = sum(1 for operation in self.operations if operation.exercised)
+        line = (
+            f"coverage: {exercised}/{len(self.operations)} operations, "
+            f"{self.observed}/{self.documented} documented responses ({_percent(self.percent)})"
+        )
+        undocumented = [f"{op.operation} {status}" for op in self.operations for status in op.undocumented]
+        if undocumented:
+            line += f", undocumented: {', '.join(undocumented)}"
+        return line
+
+
+def _percent(value: float) -> str:
+    """``68.9%``; never rounded up to 100% (or down to 0%) when it is not quite that."""
+    text = f"{value:.1f}"
+    if text == "100.0" and value < 100:
+        text = "99.9"
+    elif text == "0.0" and value > 0:
+        text = "0.1"
+    return f"{text.removesuffix('.0')}%"
+
+
+@dataclass(frozen=True)
 class RunFinished:
     results: tuple[CheckResult, ...]
     failures: tuple[Failure, ...]
@@ -156,11 +237,30 @@ class RunFinished:
     requests: int = 0
     notes: tuple[str, ...] = field(default=())
     cleanup: CleanupFinished | None = None
+    coverage: Coverage | None = None
+    # ``--min-coverage``: the least observed share of documented responses, in percent.
+    min_coverage: float | None = None
+
+    @property
+    def coverage_too_low(self) -> bool:
+        """Whether ``--min-coverage`` was given and the run stayed under it."""
+        if self.min_coverage is None or self.coverage is None:
+            return False
+        return self.coverage.below(self.min_coverage)
+
+    @property
+    def verdict(self) -> str:
+        """``CONFORMANT``, ``NOT CONFORMANT``, or ``COVERAGE TOO LOW`` (no failure, under the bar)."""
+        if self.failures:
+            return "NOT CONFORMANT"
+        return "COVERAGE TOO LOW" if self.coverage_too_low else "CONFORMANT"
 
     @property
     def exit_code(self) -> int:
-        """0 when conformant, 1 when any check failed."""
-        return ViolationsFound.exit_code if self.failures else EXIT_CONFORMANT
+        """0 when conformant, 1 when any check failed or the coverage is under ``--min-coverage``."""
+        if self.failures or self.coverage_too_low:
+            return ViolationsFound.exit_code
+        return EXIT_CONFORMANT
 
 
 Event = (

@@ -163,11 +163,12 @@ class Target:
                 raise Violation.expected(
                     check, "an HTTP answer", f"{type(exc).__name__}: {exc}", sent
                 ) from exc
-            if guard is None or response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
+            if guard is None:
+                break
+            guard.observe(method, path, sent_auth, response.status_code, response.content)
+            if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
                 break
             guard.wait_out(response.headers.get("retry-after"))
-        if guard is not None:
-            guard.observe(method, path, sent_auth, response.status_code, response.content)
         exchange = Exchange(
             method=method,
             url=url,

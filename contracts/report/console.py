@@ -17,7 +17,7 @@ from contracts.engine.events import (
     SuiteStarted,
 )
 
-__all__ = ["ConsoleReporter", "render_failure", "render_summary", "render_table"]
+__all__ = ["ConsoleReporter", "render_coverage_gate", "render_failure", "render_summary", "render_table"]
 
 
 def render_table(results: tuple[CheckResult, ...]) -> str:
@@ -47,17 +47,40 @@ def render_failure(index: int, failure: Failure) -> str:
     return "\n".join(lines)
 
 
+def render_coverage_gate(finished: RunFinished) -> str:
+    """Under ``--min-coverage``: the bar, and every documented response never observed; else ``""``."""
+    coverage = finished.coverage
+    if not finished.coverage_too_low or coverage is None:
+        return ""
+    missing: dict[str, list[str]] = {}
+    for operation, status in coverage.missing:
+        missing.setdefault(operation, []).append(status)
+    width = max(len(operation) for operation in missing)
+    lines = [
+        f"coverage under --min-coverage {finished.min_coverage:g}%: "
+        f"{coverage.observed}/{coverage.documented} documented responses observed; never observed:"
+    ]
+    lines += [f"  {operation:<{width}}  {' '.join(statuses)}" for operation, statuses in missing.items()]
+    return "\n".join(lines)
+
+
 def render_summary(finished: RunFinished) -> str:
+    """Notes, the coverage line (and the coverage bar's verdict), then the verdict line."""
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     for result in finished.results:
         counts[result.status] += 1
-    verdict = "CONFORMANT" if finished.exit_code == 0 else "NOT CONFORMANT"
-    notes = "".join(f"note: {note}\n" for note in finished.notes)
-    return notes + (
-        f"{verdict}: {len(finished.results)} checks, {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped · {finished.requests} requests"
+    lines = [f"note: {note}" for note in finished.notes]
+    if finished.coverage is not None:
+        lines.append(finished.coverage.line)
+    gate = render_coverage_gate(finished)
+    if gate:
+        lines.append(gate)
+    lines.append(
+        f"{finished.verdict}: {len(finished.results)} checks, {counts['passed']} passed, "
+        f"{counts['failed']} failed, {counts['skipped']} skipped · {finished.requests} requests"
         f" in {finished.elapsed:.1f} s · seed {finished.seed}"
     )
+    return "\n".join(lines)
 
 
 class ConsoleReporter:

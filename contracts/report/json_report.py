@@ -1,4 +1,4 @@
-"""A JSON report of the run: the checks with their counts and each distinct failure."""
+"""A JSON report of the run: the checks with their counts, each distinct failure, the API coverage."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from contracts.engine.events import CleanupFinished, RunFinished, RunStarted
+from contracts.engine.events import CleanupFinished, Coverage, RunFinished, RunStarted
 from contracts.report import FileReporter
 
 __all__ = ["JsonReporter", "as_dict", "render"]
@@ -32,6 +32,25 @@ def as_dict(started: RunStarted | None, finished: RunFinished) -> dict[str, Any]
         "cleanup": _cleanup(finished.cleanup),
         "checks": [{**asdict(result), "status": result.status} for result in finished.results],
         "failures": [{**asdict(failure), "title": failure.title} for failure in finished.failures],
+        "coverage": _coverage(finished.coverage),
+        "min_coverage": finished.min_coverage,
+    }
+
+
+def _coverage(coverage: Coverage | None) -> dict[str, Any] | None:
+    """``{"operations": [{"operation", "documented", "observed", "undocumented"}, ...]}``."""
+    if coverage is None:
+        return None
+    return {
+        "operations": [
+            {
+                "operation": operation.operation,
+                "documented": list(operation.documented),
+                "observed": list(operation.observed),
+                "undocumented": list(operation.undocumented),
+            }
+            for operation in coverage.operations
+        ]
     }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from contracts.engine.events import Failure, RunFinished, RunStarted
 from contracts.report import FileReporter
+from contracts.report.console import render_coverage_gate
 
 __all__ = ["JUnitReporter", "render"]
 
@@ -16,9 +17,12 @@ def render(started: RunStarted | None, finished: RunFinished) -> str:
     by_check: dict[str, list[Failure]] = {}
     for failure in finished.failures:
         by_check.setdefault(failure.check, []).append(failure)
+    gated = finished.min_coverage is not None and finished.coverage is not None
     counts = {
-        "tests": str(len(finished.results)),
-        "failures": str(sum(1 for result in finished.results if result.status == "failed")),
+        "tests": str(len(finished.results) + gated),
+        "failures": str(
+            sum(1 for result in finished.results if result.status == "failed") + finished.coverage_too_low
+        ),
         "errors": "0",
         "skipped": str(sum(1 for result in finished.results if result.status == "skipped")),
         "time": f"{finished.elapsed:.3f}",
@@ -44,6 +48,16 @@ def render(started: RunStarted | None, finished: RunFinished) -> str:
             element.text = "\n\n".join(_describe(failure) for failure in failures)
         elif result.status == "skipped":
             ET.SubElement(case, "skipped", message=result.skip_reason or "not run")
+    if gated and finished.coverage is not None:
+        # --min-coverage: CI lists the bar as a test case too, so a red job shows why.
+        case = ET.SubElement(
+            suite, "testcase", classname="sip-trunks.coverage", name="min_coverage", time="0"
+        )
+        ET.SubElement(case, "system-out").text = finished.coverage.line
+        if finished.coverage_too_low:
+            gate = render_coverage_gate(finished)
+            element = ET.SubElement(case, "failure", message=gate.splitlines()[0], type="CoverageTooLow")
+            element.text = gate
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -3,8 +3,9 @@
 Before each request it paces the rate (``--rate-limit``), spends the budget
 (``--max-requests``, ``--time-budget``) and refuses what the run must never send: a write in
 ``--read-only`` mode, a phone-number write with ``--no-phone-writes``, a write to a trunk the
-run did not create. After each answer it tells the ledger what was created or listed. A
-``429`` is waited out (``Retry-After``) and retried here, so no check ever sees it.
+run did not create. After each answer (each ``429`` waited out too) it tells the ledger what was
+created or listed, and ``on_answer`` (the run's API coverage) what came back. A ``429`` is
+waited out (``Retry-After``) and retried here, so no check ever sees it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from contracts.safety.ledger import Ledger
 
 __all__ = [
     "SAFE_METHODS",
+    "AnswerHook",
     "BudgetExhausted",
     "Guard",
     "Refused",
@@ -45,6 +47,8 @@ _UNIT_SECONDS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "m
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+# Told (method, path, status) of every answer, whichever client got it.
+AnswerHook = Callable[[str, str, int], None]
 
 
 class BudgetExhausted(KeyboardInterrupt):
@@ -124,6 +128,7 @@ class Guard:
     rate_limited: int = 0  # 429s waited out
     stopped: str | None = None  # why the budget ended the run
     cleaning: bool = False  # cleanup is exempt from the budget
+    on_answer: AnswerHook | None = None
     _started: float = field(default=0.0, repr=False)
     _next_at: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -240,7 +245,12 @@ class Guard:
     # -- after the answer -----------------------------------------------------------------------
 
     def observe(self, method: str, path: str, authorization: str | None, status: int, content: bytes) -> None:
-        """Tell the ledger about a created trunk, a listed one, or phone numbers as first seen."""
+        """Tell the ledger about a created trunk, a listed one, or phone numbers as first seen.
+
+        Called with every answer, a ``429`` about to be waited out included.
+        """
+        if self.on_answer is not None:
+            self.on_answer(method, path, status)
         path = path.split("?", 1)[0].rstrip("/")
         method = method.upper()
         if method not in ("POST", "GET") or status not in (200, 201) or not content:

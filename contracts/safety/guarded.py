@@ -75,9 +75,9 @@ class GuardedTransport:
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             guard.admit()
             response = self._inner.send(case, **kwargs)
+            guard.observe(method, path, authorization, response.status_code, response.content or b"")
             if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
                 break
             retry_after = response.headers.get("retry-after") or [None]
             guard.wait_out(retry_after[0])
-        guard.observe(method, path, authorization, response.status_code, response.content or b"")
         return response

@@ -79,7 +79,9 @@ def build_controls(config: MockConfig) -> Controls:
     """The in-process controls a config asks for; ``InvalidFault`` if a fault given at start is refused."""
     faults = FaultTable(product_catalog(), config.startup_faults, seed=config.fault_seed)
     journal = Journal(config.journal_size, secret_fields()) if config.journal_size else None
-    return Controls(faults, RateLimiter(config.rate_limit), journal, config.rate_limit)
+    return Controls(
+        faults, RateLimiter(config.rate_limit), journal, config.rate_limit, accepts_any_key=not config.tokens
+    )
 
 
 _current: contextvars.ContextVar[ControlPanel] = contextvars.ContextVar("mockserver_controls")

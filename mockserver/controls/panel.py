@@ -66,6 +66,7 @@ class ControlPanel(Protocol):
     """Faults, the rate limit and the journal, as the middleware and the admin API use them."""
 
     journal_size: int  # 0: the journal is off
+    accepts_any_key: bool  # any non-empty key is an organization (no --token): /__admin/health says so
 
     @property
     def intercepts(self) -> bool:
@@ -154,12 +155,15 @@ class Controls:
         limiter: RateLimiter,
         journal: Journal | None,
         rate_limit: RateLimit | None = None,
+        *,
+        accepts_any_key: bool = True,
     ) -> None:
         self.faults = faults
         self.limiter = limiter
         self.journal = journal
         self.journal_size = 0 if journal is None else journal.size
         self.rate_limit_at_start = rate_limit  # what reset() restores
+        self.accepts_any_key = accepts_any_key
 
     def __repr__(self) -> str:
         return f"<Controls: {len(self.faults)} faults, rate limit {self.limiter.limit}, {self.journal!r}>"

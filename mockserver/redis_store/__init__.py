@@ -77,5 +77,6 @@ def open_shared(
         secret_fields(),
         journal_size=config.journal_size,
         fault_seed=config.fault_seed,
+        accepts_any_key=not config.tokens,
     )
     return RedisStore(shared), controls

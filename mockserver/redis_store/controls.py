@@ -57,8 +57,10 @@ class RedisControls:
         *,
         journal_size: int,
         fault_seed: int = 0,
+        accepts_any_key: bool = True,
     ) -> None:
         self.shared = shared
+        self.accepts_any_key = accepts_any_key
         self.catalog = catalog
         self.secret_fields = secret_fields
         self.journal_size = journal_size

@@ -60,6 +60,49 @@ def test_options_become_the_config(captured: list[CheckConfig], tmp_path: Path) 
     )
 
 
+def test_the_html_report_and_the_coverage_bar_become_the_config(
+    captured: list[CheckConfig], tmp_path: Path
+) -> None:
+    assert invoke("--html", str(tmp_path / "r.html"), "--min-coverage", "72.5%")[0] == 0
+    assert (captured[0].html, captured[0].min_coverage) == (tmp_path / "r.html", 72.5)
+    assert invoke()[0] == 0
+    assert (captured[1].html, captured[1].min_coverage) == (None, None)  # off by default
+
+
+@pytest.mark.parametrize("value", ["101", "-1", "eighty", "nan", ""])
+def test_a_coverage_bar_that_is_no_percentage_is_exit_2(value: str) -> None:
+    code, out, err = invoke("--min-coverage", value)
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: --min-coverage must be a percentage of documented responses from 0 to 100 "
+        f"(e.g. 80), got {value!r}\n"
+    )
+
+
+def test_under_the_coverage_bar_a_conformant_run_is_exit_1_with_what_is_missing(
+    serve: Callable[..., str],
+) -> None:
+    base_url = serve()
+    args = ("--base-url", base_url, "--token", TOKEN_A, "--checks", "auth", "--seed", "1")
+    code, out, _ = invoke(*args, "--min-coverage", "50")
+    assert code == 1
+    # The auth suite sees 401s (and the probe's 200s): 9 of the 45 documented responses.
+    assert "coverage: 7/7 operations, 9/45 documented responses (20%)\n" in out
+    assert (
+        "coverage under --min-coverage 50%: 9/45 documented responses observed; never observed:\n"
+        "  GET /sip-trunks            400 429 503\n"
+        "  POST /sip-trunks           201 400 409 413 415 429 503\n"
+        "  GET /sip-trunks/{id}       200 400 404 429 503\n"
+        "  DELETE /sip-trunks/{id}    204 400 404 429 503\n"
+        "  GET /phone-numbers         400 429 503\n"
+        "  GET /phone-numbers/{id}    200 400 404 429 503\n"
+        "  PATCH /phone-numbers/{id}  200 400 404 413 415 422 429 503\n"
+    ) in out
+    assert "COVERAGE TOO LOW: 1 checks, 1 passed, 0 failed, 0 skipped" in out
+    code, out, _ = invoke(*args, "--min-coverage", "20")
+    assert code == 0 and "CONFORMANT: 1 checks" in out and "never observed" not in out
+
+
 def test_keys_come_from_the_environment(captured: list[CheckConfig]) -> None:
     env = {"SIP_TRUNKS_TOKEN": "k-env", "SIP_TRUNKS_SECOND_TOKEN": "k-env-2"}
     assert invoke("--base-url", "http://api", "--yes", env=env)[0] == 0

@@ -114,3 +114,37 @@ def test_the_pytest_form_ends_with_the_cleanup_line_and_names_what_it_left(
     )
     assert f"the ledger of run {run_id} is kept in {journal}" in form.stdout
     assert TOKEN_A not in form.stdout + form.stderr
+
+
+def test_the_pytest_form_has_the_coverage_bar_and_the_html_report(
+    serve: Callable[..., str], state_dir: Path, tmp_path: Path
+) -> None:
+    page = tmp_path / "report.html"
+    form = subprocess.run(
+        [sys.executable, "-m", "pytest", "contracts", "-q", "-k", "auth_required or api_coverage",
+         "--base-url", serve(), "--token", TOKEN_A, "--seed", "1", "--min-coverage", "50",
+         "--check-html", str(page)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**ENV, "SIP_TRUNKS_STATE_DIR": str(state_dir)},
+    )  # fmt: skip
+    assert form.returncode == 1, form.stdout + form.stderr
+    assert "FAILED contracts/test_conformance.py::test_api_coverage" in form.stdout
+    assert (
+        "coverage under --min-coverage 50%: 9/45 documented responses observed; never observed:"
+        in form.stdout
+    )
+    assert "sip-trunks check coverage" in form.stdout
+    assert "coverage: 7/7 operations, 9/45 documented responses (20%)" in form.stdout
+    assert "1 failed, 1 passed" in form.stdout
+    html = page.read_text(encoding="utf-8")
+    assert '<h1 id="verdict">COVERAGE TOO LOW</h1>' in html
+    assert TOKEN_A not in form.stdout + form.stderr + html
+
+
+def test_the_pytest_form_refuses_a_coverage_bar_that_is_no_percentage() -> None:
+    form = subprocess.run(
+        [sys.executable, "-m", "pytest", "contracts", "-q", "--min-coverage", "120"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=ENV,
+    )  # fmt: skip
+    assert form.returncode == 4  # pytest's usage error
+    assert "--min-coverage must be a percentage of documented responses from 0 to 100" in form.stderr

@@ -101,3 +101,21 @@ def test_a_failure_is_shown_once_however_often_it_happens() -> None:
     assert isinstance(
         RunFinished(results=(result,), failures=(failure.failure,), elapsed=0, seed=0).exit_code, int
     )
+
+
+def test_failures_show_no_password_the_run_sent(serve: Callable[..., str], run_checks: RunChecks) -> None:
+    from contracts.secrets import SecretBook
+
+    from .mutants.leaks import LeakPasswordOnCreate
+
+    # The mutant echoes each password in the 201: messages and reproductions show *** instead.
+    base_url = serve(lambda app: LeakPasswordOnCreate(app))
+    finished, _ = run_checks(base_url, "password_never_returned,response_schema_conformance", seed=3)
+    assert {failure.check for failure in finished.failures} == {
+        "password_never_returned",
+        "response_schema_conformance",
+    }
+    texts = [text for f in finished.failures for text in (f.operation, f.message, f.replay, *f.steps)]
+    marker = SecretBook.for_seed(3).marker  # every password the run makes starts with it
+    assert not any(marker in text for text in texts)
+    assert any('"password": "***"' in step for failure in finished.failures for step in failure.steps)

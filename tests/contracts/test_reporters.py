@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
-from contracts.engine.events import CheckResult, Failure, RunFinished, RunStarted
+from contracts.engine.events import CheckResult, Coverage, Failure, OperationCoverage, RunFinished, RunStarted
 from contracts.report.console import ConsoleReporter, render_failure, render_table
 from contracts.report.json_report import JsonReporter
 from contracts.report.junit import JUnitReporter
@@ -94,3 +95,65 @@ def test_the_json_report_has_the_checks_and_the_failures(tmp_path: Path) -> None
         ("isolation_get", "skipped"),
     ]
     assert report["failures"][0]["steps"] == list(FAILURE.steps)
+
+
+COVERAGE = Coverage(
+    (
+        OperationCoverage("GET /sip-trunks", ("200", "401", "503"), ("200", "401")),
+        OperationCoverage("DELETE /sip-trunks/{id}", ("204", "404"), ("204",), ("500",)),
+    )
+)
+
+
+def test_the_json_report_has_the_coverage_as_specified(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    reporter = JsonReporter(path)
+    reporter.handle(STARTED)
+    reporter.handle(replace(FINISHED, coverage=COVERAGE))
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["coverage"] == {
+        "operations": [
+            {
+                "operation": "GET /sip-trunks",
+                "documented": ["200", "401", "503"],
+                "observed": ["200", "401"],
+                "undocumented": [],
+            },
+            {
+                "operation": "DELETE /sip-trunks/{id}",
+                "documented": ["204", "404"],
+                "observed": ["204"],
+                "undocumented": ["500"],
+            },
+        ]
+    }
+    assert report["min_coverage"] is None
+
+
+def test_the_console_summary_has_one_coverage_line_and_the_bar_lists_what_is_missing() -> None:
+    passing = replace(FINISHED, failures=(), results=RESULTS[:1], coverage=COVERAGE, min_coverage=80)
+    out = io.StringIO()
+    ConsoleReporter(out=out, err=io.StringIO()).handle(passing)
+    assert out.getvalue().splitlines()[-5:] == [
+        "coverage: 2/2 operations, 3/5 documented responses (60%), undocumented: DELETE /sip-trunks/{id} 500",
+        "coverage under --min-coverage 80%: 3/5 documented responses observed; never observed:",
+        "  GET /sip-trunks          503",
+        "  DELETE /sip-trunks/{id}  404",
+        "COVERAGE TOO LOW: 1 checks, 1 passed, 0 failed, 0 skipped · 99 requests in 1.5 s · seed 42",
+    ]
+
+
+def test_junit_lists_the_coverage_bar_as_a_test_case_when_one_is_set(tmp_path: Path) -> None:
+    path = tmp_path / "check.xml"
+    for min_coverage, failed in ((None, None), (50, False), (80, True)):
+        reporter = JUnitReporter(path)
+        reporter.handle(replace(FINISHED, coverage=COVERAGE, min_coverage=min_coverage))
+        suite = ET.parse(path).getroot().find("testsuite")
+        assert suite is not None
+        cases = {case.get("name"): case for case in suite.iter("testcase")}
+        assert ("min_coverage" in cases) is (min_coverage is not None)
+        if failed is not None:
+            failure = cases["min_coverage"].find("failure")
+            assert (failure is not None) is failed
+            assert suite.get("failures") == ("2" if failed else "1")
+            assert suite.get("tests") == "4"

@@ -95,3 +95,19 @@ def test_activate_makes_a_book_active_and_restores_the_previous_one(book: Secret
     with activate(book):
         assert active_book() is book
     assert active_book() is None
+
+
+def test_mask_hides_the_runs_passwords_in_every_form_and_any_password_member(book: SecretBook) -> None:
+    own = book.new_password()
+    assert book.remember("Pw-9f!kQzé-foreign")
+    shown = book.mask(
+        f"raw {own} | json {json.dumps(own)} | url {quote(own, safe='')} | "
+        # A renderer that escaped the tail differently still leaves the unique part: hidden too.
+        f'escaped {own.split()[0]} \\"/ | foreign Pw-9f!kQzé-foreign | '
+        """{"password": "0", "name": "n"} | {'password': "it's", 'id': 1}"""
+    )
+    assert book.marker not in shown and "Pw-9f" not in shown
+    assert shown == (
+        'raw *** | json "***" | url *** | escaped *** \\"/ | foreign *** | '
+        """{"password": "***", "name": "n"} | {'password': "***", 'id': 1}"""
+    )

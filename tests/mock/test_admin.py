@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
-from mockserver import Store
+from mockserver import MockConfig, Store
 
 from .helpers import TOKEN_A, TOKEN_B, bearer, trunk_body
 
@@ -17,7 +19,24 @@ TRUNK_ID = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
 async def test_health(client: httpx.AsyncClient) -> None:
     response = await client.get("/__admin/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "organizations": 0, "trunks": 0, "phone_numbers": 0}
+    assert response.json() == {
+        "status": "ok",
+        "organizations": 0,
+        "trunks": 0,
+        "phone_numbers": 0,
+        "accepts_any_key": True,
+    }
+
+
+@pytest.mark.parametrize(("tokens", "any_key"), [((), True), ((TOKEN_A,), False)], ids=["any-key", "--token"])
+async def test_health_says_whether_any_key_is_an_organization(
+    tokens: tuple[str, ...], any_key: bool, make_client: Callable[..., httpx.AsyncClient]
+) -> None:
+    # `sip-trunks check` reads it to skip, not fail, the checks that need an unknown key refused.
+    async with make_client(MockConfig(tokens=tokens, validate_responses=True)) as client:
+        assert (await client.get("/__admin/health")).json()["accepts_any_key"] is any_key
+        put = await client.put("/__admin/state", json={"organizations": {}})
+        assert put.json()["accepts_any_key"] is any_key
 
 
 async def test_admin_needs_no_token(client: httpx.AsyncClient) -> None:
@@ -60,7 +79,13 @@ async def test_state_round_trips_and_imported_trunks_have_no_password(
     await client.post("/__admin/reset")
     response = await client.put("/__admin/state", json=exported)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "organizations": 1, "trunks": 1, "phone_numbers": 3}
+    assert response.json() == {
+        "status": "ok",
+        "organizations": 1,
+        "trunks": 1,
+        "phone_numbers": 3,
+        "accepts_any_key": True,
+    }
     assert (await client.get("/__admin/state")).json() == exported
     assert len(store.vault) == 0
 

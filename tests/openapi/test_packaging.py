@@ -28,6 +28,9 @@ def test_wheel_contains_the_spec_and_the_three_packages(wheel: Path) -> None:
         "mockserver/http/handlers/__init__.py",
         "mockserver/http/admin.yaml",
         "contracts/__init__.py",
+        # The HTML report's style and script, inlined into every page.
+        "contracts/report/report.css",
+        "contracts/report/report.js",
     ):
         assert module in names
     # Every module of the two packages ships: a subpackage left out of pyproject.toml fails here.

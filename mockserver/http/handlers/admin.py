@@ -22,9 +22,14 @@ from mockserver.http.state_document import state_pieces
 from mockserver.http.streaming import list_document, streamed_json
 
 
+async def _health(store: StateStore) -> dict[str, Any]:
+    # `accepts_any_key` tells `sip-trunks check` to skip the checks that need an unknown key refused.
+    return {"status": "ok", **(await store.stats()), "accepts_any_key": current_controls().accepts_any_key}
+
+
 async def get_health(store: StateStore) -> Response:
     """GET /__admin/health."""
-    return {"status": "ok", **(await store.stats())}, 200, JSON
+    return await _health(store), 200, JSON
 
 
 async def reset_state(store: StateStore, token: str | None = None) -> ConnexionResponse:
@@ -42,7 +47,7 @@ async def get_state(store: StateStore) -> StreamingResponse:
 async def put_state(store: StateStore, body: dict[str, Any]) -> Response:
     """PUT /__admin/state: replace everything (the body was validated against ``State``)."""
     await store.import_state(body)
-    return {"status": "ok", **(await store.stats())}, 200, JSON
+    return await _health(store), 200, JSON
 
 
 # Faults ---------------------------------------------------------------------------------
