@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck check spec docs bench soak memory mutants clean
+.PHONY: run test lint typecheck check spec docs bench soak memory hostile hostile-state mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ soak: $(STAMP)
 
 memory: $(STAMP)
 	$(BIN)/python -m benchmarks.memory $(ARGS)
+
+# Hostile clients at the connection level (huge heads, slowloris, idle floods) and a normal client's latency.
+hostile: $(STAMP)
+	$(BIN)/python -m benchmarks.hostile $(ARGS)
+
+# Hostile clients at the application level: organizations' memory, admin exports' stalls.
+hostile-state: $(STAMP)
+	$(BIN)/python -m benchmarks.hostile_state $(ARGS)
 
 # The default check against every mutant of tests/contracts/mutants.py: when and how each is caught.
 mutants: $(STAMP)

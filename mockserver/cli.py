@@ -12,10 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mockserver.config import TOKENS_ENV, MockConfig
+from mockserver.config import ADMIN_TOKEN_ENV, TOKENS_ENV, MockConfig
 from mockserver.controls.faults import FaultSpec, Latency, parse_fault, parse_latency
 from mockserver.controls.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from mockserver.controls.rate_limit import RateLimit, parse_rate_limit
+from mockserver.domain.store import DEFAULT_MAX_ORGANIZATIONS
+from mockserver.http.connection_limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+)
 
 if TYPE_CHECKING:
     from mockserver.log_output import BatchedLineWriter
@@ -69,16 +77,38 @@ def banner(config: MockConfig) -> str:
     return "\n".join(
         [
             f"SIP trunks mock listening on {url}",
+            *_exposure(config),
             f"  auth     {auth}",
             f"  try      curl -H 'Authorization: Bearer {example_token}' {url}/sip-trunks",
             f"  docs     {url}/ui/ (Swagger UI)",
             f"  spec     {url}/openapi.json",
             f"  admin    {url}/__admin/health, POST /__admin/reset, GET|PUT /__admin/state",
+            *_admin_auth(config),
             f"  testing  /__admin/faults, /__admin/requests ({journal}), /__admin/rate-limit",
             *_active_controls(config),
             "Press Ctrl+C to stop.",
         ]
     )
+
+
+def _exposure(config: MockConfig) -> list[str]:
+    # Loud, and first: an admin API anyone on the network can call reads and replaces everything.
+    if config.loopback_only or config.admin_token is not None:
+        return []
+    return [
+        "",
+        f"  !!! WARNING: the admin API (/__admin) has NO AUTHENTICATION, and {config.host} is not loopback:",
+        "  !!! anyone who can reach this port can read every organization's state and API keys,",
+        "  !!! replace it, inject faults and read the request journal. Start with --admin-token KEY",
+        f"  !!! (better: ${ADMIN_TOKEN_ENV}, not visible in ps) or --host 127.0.0.1.",
+        "",
+    ]
+
+
+def _admin_auth(config: MockConfig) -> list[str]:
+    if config.admin_token is None:
+        return []
+    return ["           with Authorization: Bearer <the admin token> (all but /__admin/health)"]
 
 
 def _active_controls(config: MockConfig) -> list[str]:
@@ -96,7 +126,7 @@ def _access_log_writer(level: str) -> BatchedLineWriter | None:
     """The access lines' writer: on stderr in batches, as the other log lines; none above info."""
     if LOG_LEVELS.index(level) < LOG_LEVELS.index("info"):
         return None  # the access logger is not enabled for INFO: no lines, as through logging
-    from mockserver.http.access_log import ACCESS_LOGGER
+    from mockserver.http.middleware.access_log import ACCESS_LOGGER
     from mockserver.log_output import BatchedLineWriter
 
     return BatchedLineWriter(sys.stderr, ACCESS_LOGGER)
@@ -133,6 +163,14 @@ def _configure_logging(level: str) -> None:
     default=1000,
     show_default=True,
     help="Trunks per organization before POST answers 409.",
+)
+@click.option(
+    "--max-organizations",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_ORGANIZATIONS,
+    show_default=True,
+    help="Organizations (API keys) held at once; past it a new key evicts the one unused the longest, "
+    "with its trunks. Organizations of --seed and --token keys are never evicted.",
 )
 @click.option(
     "--log-level",
@@ -188,12 +226,62 @@ def _configure_logging(level: str) -> None:
     show_default=True,
     help="Requests kept by GET /__admin/requests; 0 turns the journal off.",
 )
+@click.option(
+    "--admin-token",
+    metavar="KEY",
+    help=f"Require 'Authorization: Bearer KEY' on /__admin calls (/__admin/health stays open). "
+    f"Default: ${ADMIN_TOKEN_ENV} (prefer it: a command line is visible to other users), else none: "
+    "anyone who reaches the port can use the admin API.",
+)
+@click.option(
+    "--max-header-bytes",
+    type=click.IntRange(min=1024),
+    default=DEFAULT_MAX_HEADER_BYTES,
+    show_default=True,
+    metavar="BYTES",
+    help="Largest request line and headers of one request; over it, 431 and the connection is closed.",
+)
+@click.option(
+    "--max-headers",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_HEADERS,
+    show_default=True,
+    metavar="N",
+    help="Most header fields in one request; over it, 431 and the connection is closed.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time a request's headers have from its first byte; then 408 and the connection is closed.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_IDLE_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="A connection with no request under way (before the first, between two) is closed after this.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    metavar="N",
+    help="Open connections at once; at the cap, a new one closes the connection idle or still "
+    "sending its request for the longest (503 if all are being answered). The open-file limit "
+    "is raised to fit.",
+)
 def mock(
     host: str,
     port: int,
     tokens: tuple[str, ...],
     seed_file: Path | None,
     max_trunks: int,
+    max_organizations: int,
     log_level: str,
     validate_responses: bool,
     access_log: bool,
@@ -202,6 +290,12 @@ def mock(
     fault_seed: int,
     rate_limit: RateLimit | None,
     journal_size: int,
+    admin_token: str | None,
+    max_header_bytes: int,
+    max_headers: int,
+    header_timeout: float,
+    idle_timeout: float,
+    max_connections: int,
 ) -> None:
     """Start the stateful mock server of the SIP trunks API."""
     # Start-up builds objects that live as long as the process; no cyclic collection until
@@ -216,6 +310,7 @@ def mock(
             tokens=tokens,
             seed_file=seed_file,
             max_trunks=max_trunks,
+            max_organizations=max_organizations,
             log_level=log_level,
             validate_responses=validate_responses,
             access_log=access_log,
@@ -224,6 +319,12 @@ def mock(
             fault_seed=fault_seed,
             rate_limit=rate_limit,
             journal_size=journal_size,
+            admin_token=admin_token,
+            max_header_bytes=max_header_bytes,
+            max_headers=max_headers,
+            header_timeout=header_timeout,
+            idle_timeout=idle_timeout,
+            max_connections=max_connections,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

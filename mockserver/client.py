@@ -77,15 +77,28 @@ def fault_spec(spec: str | FaultSpec | None = None, /, **fields: Any) -> FaultSp
 
 
 class AdminClient:
-    """The admin API of the mock at ``base_url``; every call returns plain data or raises ``AdminError``."""
+    """The admin API of the mock at ``base_url``; every call returns plain data or raises ``AdminError``.
+
+    ``admin_token``: the mock's ``--admin-token`` (sent as ``Authorization: Bearer``), when it has one.
+    """
 
     def __init__(
-        self, base_url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
+        self,
+        base_url: str,
+        *,
+        admin_token: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        headers = {} if admin_token is None else {"Authorization": f"Bearer {admin_token}"}
         # trust_env=False: the mock is reached directly, never through a proxy from the environment.
         self._http = httpx.Client(
-            base_url=f"{self.base_url}/__admin", timeout=timeout, transport=transport, trust_env=False
+            base_url=f"{self.base_url}/__admin",
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            trust_env=False,
         )
 
     def __repr__(self) -> str:

@@ -122,7 +122,8 @@ def sip_trunks_mock(sip_trunks_mock_server: RunningMock) -> Iterator[SipTrunksMo
     ``.seed()``, ``.rate_limit()``, ``.admin`` (an ``AdminClient``)."""
     from mockserver.client import AdminClient
 
-    tokens = sip_trunks_mock_server.config.tokens
-    with AdminClient(sip_trunks_mock_server.base_url) as admin:
+    config = sip_trunks_mock_server.config
+    tokens = config.tokens
+    with AdminClient(sip_trunks_mock_server.base_url, admin_token=config.admin_token) as admin:
         admin.reset()
         yield SipTrunksMock(sip_trunks_mock_server.base_url, tokens[0] if tokens else DEFAULT_TOKEN, admin)

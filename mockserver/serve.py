@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import socket
 import threading
 import time
@@ -15,8 +16,11 @@ from typing import Any
 import uvicorn
 
 from mockserver.config import MockConfig
+from mockserver.http.connection_limits import FdBudget, fit_to_fd_limit
 
 __all__ = ["PortUnavailable", "RunningMock", "bind_check", "running_mock", "serve", "settle_heap"]
+
+logger = logging.getLogger("mockserver.connections")
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
@@ -90,28 +94,64 @@ class _SettlingServer(uvicorn.Server):
             self.on_shutdown()
 
 
-def _server(config: MockConfig, app: Any) -> _SettlingServer:
-    # Our access log replaces uvicorn's; log_config=None leaves logging to the caller.
-    return _SettlingServer(
-        uvicorn.Config(
-            app,
-            host=config.host,
-            port=config.port,
-            lifespan="on",
-            access_log=False,
-            log_config=None,
-            log_level=config.log_level,
-        )
+def _uvicorn_config(config: MockConfig, app: Any, max_connections: int, **options: Any) -> uvicorn.Config:
+    """The one uvicorn configuration of every mock: our HTTP protocol with its connection limits.
+
+    Our access log replaces uvicorn's; log_config=None leaves logging to the caller. No
+    WebSocket protocol: the mock has no WebSocket route, and an upgraded connection would
+    escape the limits.
+    """
+    from mockserver.http.protocol import protocol_class
+
+    limits = config.replace(max_connections=max_connections).connection_limits
+    return uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        http=protocol_class(limits),
+        ws="none",
+        **options,
     )
+
+
+def _server(config: MockConfig, app: Any, max_connections: int | None = None) -> _SettlingServer:
+    cap = config.max_connections if max_connections is None else max_connections
+    return _SettlingServer(_uvicorn_config(config, app, cap, log_level=config.log_level))
+
+
+def _say_fd_budget(budget: FdBudget, lowered_level: int = logging.WARNING) -> None:
+    if budget.raised_from is not None:
+        logger.info(
+            "raised the open-file limit from %d to %d for --max-connections %d",
+            budget.raised_from,
+            budget.soft_limit,
+            budget.wanted,
+        )
+    if budget.lowered:
+        logger.log(
+            lowered_level,
+            "the open-file limit (%d, ulimit -n) allows %d connections, not --max-connections %d: "
+            "serving at most %d",
+            budget.soft_limit,
+            budget.max_connections,
+            budget.wanted,
+            budget.max_connections,
+        )
 
 
 def serve(config: MockConfig, app: Any, on_shutdown: Callable[[], None] | None = None) -> None:
     """Serve ``app`` on ``config.host:config.port`` until interrupted; the heap is settled once up.
 
     ``on_shutdown`` (e.g. writing the last access lines) runs after the last answer, also
-    when a SIGTERM ends the server.
+    when a SIGTERM ends the server. The open-file soft limit is raised, as far as the hard
+    limit lets it, to hold ``config.max_connections`` connections; below that, the cap is lowered.
     """
-    server = _server(config, app)
+    budget = fit_to_fd_limit(config.max_connections, raise_soft_limit=True)
+    _say_fd_budget(budget)
+    server = _server(config, app, budget.max_connections)
     server.on_shutdown = on_shutdown
     server.run()
 
@@ -129,11 +169,10 @@ def running_mock(config: MockConfig | None = None, *, app: Any = None) -> Iterat
         from mockserver.http.app import create_app
 
         app = create_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=config.host, port=config.port, lifespan="on", access_log=False, log_config=None
-        )
-    )
+    # The embedding process's open-file limit is its own: the cap is fitted to it, never raised.
+    budget = fit_to_fd_limit(config.max_connections, raise_soft_limit=False)
+    _say_fd_budget(budget, lowered_level=logging.DEBUG)
+    server = uvicorn.Server(_uvicorn_config(config, app, budget.max_connections))
     thread = threading.Thread(target=server.run, name=f"mock-{config.port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT

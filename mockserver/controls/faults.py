@@ -40,6 +40,8 @@ __all__ = [
 
 ANY = "*"
 MAX_LATENCY_MS = 60_000.0
+MAX_TIMES = 1_000_000_000
+MAX_RETRY_AFTER = 86_400  # seconds: a day
 DEFAULT_RETRY_AFTER = 1  # seconds, on injected 429 and 503 unless retry_after= says otherwise
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 _METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
@@ -134,8 +136,8 @@ class FaultSpec:
             raise InvalidFault("a fault either answers a status or drops the connection, not both")
         if self.status is None and not self.drop and self.latency is None:
             raise InvalidFault("a fault needs an effect: status=CODE, drop or latency=DURATION")
-        if self.times is not None and self.times < 1:
-            raise InvalidFault(f"times must be 1 or more, got {self.times}")
+        if self.times is not None and not 1 <= self.times <= MAX_TIMES:
+            raise InvalidFault(f"times must be 1 to {MAX_TIMES}, got {_short(self.times)}")
         if not 0 < self.fraction <= 1:
             raise InvalidFault(f"fraction must be over 0 and at most 1, got {self.fraction:g}")
         if self.token is not None and (not self.token or self.token != self.token.strip()):
@@ -143,8 +145,10 @@ class FaultSpec:
         if self.retry_after is not None:
             if self.status not in RETRY_AFTER_STATUSES:
                 raise InvalidFault("retry_after goes with status=429 or status=503")
-            if self.retry_after < 0:
-                raise InvalidFault(f"retry_after must be 0 or more seconds, got {self.retry_after}")
+            if not 0 <= self.retry_after <= MAX_RETRY_AFTER:
+                raise InvalidFault(
+                    f"retry_after must be 0 to {MAX_RETRY_AFTER} seconds, got {_short(self.retry_after)}"
+                )
 
     @property
     def org(self) -> str | None:
@@ -209,9 +213,17 @@ class FaultSpec:
         )
 
 
+def _short(value: object, limit: int = 32) -> str:
+    """``value`` as quoted back in an error: at most ``limit`` characters (a number may have thousands)."""
+    if isinstance(value, int) and abs(value) >= 10**limit:  # str() refuses over 4300 digits
+        return f"a number of over {limit} digits"
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def _integer(name: str, value: str) -> int:
-    if not value.isdigit():
-        raise InvalidFault(f"{name} must be a whole number, got {value!r}")
+    if not value.isdigit() or len(value) > 12:  # int() is never handed thousands of digits
+        raise InvalidFault(f"{name} must be a whole number of at most 12 digits, got {_short(value)!r}")
     return int(value)
 
 

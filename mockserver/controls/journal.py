@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = ["BODY_LIMIT", "DEFAULT_JOURNAL_SIZE", "MASK", "MAX_JOURNAL_SIZE", "Jo
 DEFAULT_JOURNAL_SIZE = 1000
 MAX_JOURNAL_SIZE = 100_000
 BODY_LIMIT = 16 * 1024  # bytes shown of each body; a longer one is shown cut, as text
+PAUSE_EVERY = 64  # requests read between two pauses offered by iter_entries()
 MASK = "********"
 
 # id, started (Unix time), method, path, status (None: no answer), duration_ms, org,
@@ -155,19 +156,34 @@ class Journal:
         ``path`` is a concrete path or a template (``/sip-trunks/{id}``). Secrets are masked,
         also those of the requests the filters leave out.
         """
-        snapshot = list(self._entries)
+        return [entry for entry in self.iter_entries(org=org, method=method, path=path) if entry is not None]
+
+    def iter_entries(
+        self, *, org: str | None = None, method: str | None = None, path: str | None = None
+    ) -> Iterator[dict[str, Any] | None]:
+        """``entries()`` one at a time, lazily, from the journal as it is when this is called.
+
+        While it collects the secrets to mask (before the first entry), it yields ``None``
+        every ``PAUSE_EVERY`` requests read: points where a caller may let others run.
+        """
+        return self._iter(list(self._entries), org, method.upper() if method else None, path)
+
+    def _iter(
+        self, snapshot: list[_Entry], org: str | None, method: str | None, path: str | None
+    ) -> Iterator[dict[str, Any] | None]:
         masker = _Masker(self.secret_fields)
-        for entry in snapshot:
+        for index, entry in enumerate(snapshot, 1):
             masker.collect(entry[7])
-        method = method.upper() if method else None
+            if index % PAUSE_EVERY == 0:
+                yield None
         pattern = path_matcher(path) if path else None
-        return [
-            _to_json(entry, masker)
-            for entry in snapshot
-            if (org is None or entry[6] == org)
-            and (method is None or entry[2] == method)
-            and (pattern is None or pattern.match(entry[3]))
-        ]
+        for entry in snapshot:
+            if (
+                (org is None or entry[6] == org)
+                and (method is None or entry[2] == method)
+                and (pattern is None or pattern.match(entry[3]))
+            ):
+                yield _to_json(entry, masker)
 
     def clear(self, org: str | None = None) -> None:
         """Forget every entry, or only ``org``'s."""

@@ -20,6 +20,12 @@ from mockserver.domain.errors import DomainError
 __all__ = ["InvalidRateLimit", "RateLimit", "RateLimiter", "Verdict", "parse_rate_limit"]
 
 MAX_BUCKETS = 10_000  # organizations tracked at once; the least recently seen is forgotten first
+# Bounds that keep the bucket arithmetic in floats exact and its headers short: a count of
+# 400 digits once overflowed float division on every request (a 500 for every organization).
+MAX_REQUESTS = 1_000_000_000
+MIN_PERIOD = 0.001  # seconds
+MAX_PERIOD = 86_400.0  # seconds: a day
+_SHOWN = 32  # characters of a refused rate limit quoted back
 _UNITS = {
     "s": 1.0,
     "sec": 1.0,
@@ -30,7 +36,9 @@ _UNITS = {
     "h": 3600.0,
     "hour": 3600.0,
 }
-_RATE = re.compile(r"^(\d+)/(\d*)([a-z]+)$")
+# Ten digits are enough to say any count up to MAX_REQUESTS and to refuse the next one;
+# int() is never handed thousands of digits.
+_RATE = re.compile(r"^(\d{1,10})/(\d{0,10})([a-z]+)$")
 
 Clock = Callable[[], float]
 
@@ -47,9 +55,15 @@ class RateLimit:
     seconds: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.requests < 1 or self.seconds <= 0:
+        if not 1 <= self.requests <= MAX_REQUESTS:
             raise InvalidRateLimit(
-                f"a rate limit needs at least 1 request per period (like 10/s), got {self}"
+                f"a rate limit allows 1 to {MAX_REQUESTS} requests per period (like 10/s), "
+                f"got {_shown_number(self.requests)}"
+            )
+        if not MIN_PERIOD <= self.seconds <= MAX_PERIOD:  # also refuses NaN
+            raise InvalidRateLimit(
+                f"a rate limit's period is {MIN_PERIOD:g} s to {MAX_PERIOD:g} s (a day), "
+                f"got {_shown_number(self.seconds)} s"
             )
 
     def __str__(self) -> str:
@@ -64,6 +78,13 @@ class RateLimit:
         return self.requests / self.seconds
 
 
+def _shown_number(value: float) -> str:
+    # A refused value, short: an int of hundreds of digits neither fits a float nor a message.
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**12 else "a number of over 12 digits"
+    return f"{value:g}"
+
+
 def parse_rate_limit(text: str) -> RateLimit:
     """``"10/s"``, ``"600/min"``, ``"1000/h"`` or ``"100/10s"``.
 
@@ -72,7 +93,8 @@ def parse_rate_limit(text: str) -> RateLimit:
     """
     match = _RATE.match("".join(text.split()).lower())
     if match is None or match.group(3) not in _UNITS or match.group(2) == "0":
-        raise InvalidRateLimit(f"rate limit {text!r} is not like 10/s, 600/min, 1000/h or 100/10s")
+        shown = text if len(text) <= _SHOWN else f"{text[:_SHOWN]}..."
+        raise InvalidRateLimit(f"rate limit {shown!r} is not like 10/s, 600/min, 1000/h or 100/10s")
     count, multiplier, unit = match.groups()
     return RateLimit(int(count), _UNITS[unit] * int(multiplier or 1))
 

@@ -11,23 +11,24 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.security import BearerSecurityHandler
 
 from mockserver.config import MockConfig
 from mockserver.domain.store import Store
 from mockserver.http import problems
-from mockserver.http.access_log import AccessLogMiddleware, LineWriter
 from mockserver.http.admin import admin_spec
-from mockserver.http.body_limit import BodyLimitMiddleware
 from mockserver.http.fastpath import FastPathMiddleware
 from mockserver.http.handlers import resolver
-from mockserver.http.media_type import MediaTypeMiddleware
+from mockserver.http.middleware.access_log import AccessLogMiddleware, LineWriter
+from mockserver.http.middleware.body_limit import BodyLimitMiddleware
+from mockserver.http.middleware.media_type import MediaTypeMiddleware
+from mockserver.http.middleware.spec_cache import SpecDocumentCache
+from mockserver.http.middleware.trailing_slash import TrailingSlashMiddleware
 from mockserver.http.paths import ADMIN_BASE_PATH, SPEC_DOCUMENT_PATH, UI_PATH
-from mockserver.http.spec_cache import SpecDocumentCache
-from mockserver.http.trailing_slash import TrailingSlashMiddleware
 from mockserver.http.trusted_spec import trusted_specs
-from mockserver.http.validation import VALIDATOR_MAP
+from mockserver.http.validation import VALIDATOR_MAP, RequestValidation
 from sip_trunks_openapi import load_spec
 
 __all__ = ["create_app", "token_verifier"]
@@ -83,6 +84,7 @@ def middlewares(
 ) -> list[Any]:
     """The whole middleware stack, outermost first: the one place to add a layer."""
     stack: list[Any] = list(ConnexionMiddleware.default_middlewares)
+    stack[stack.index(RequestValidationMiddleware)] = RequestValidation
     # Inside the exception middleware, so the problems they raise become responses.
     position = stack.index(MiddlewarePosition.BEFORE_SWAGGER.value)
     stack[position:position] = [
@@ -99,6 +101,10 @@ def middlewares(
     from mockserver.controls.middleware import ControlsMiddleware, build_controls
 
     stack.insert(0, functools.partial(ControlsMiddleware, controls=build_controls(config)))
+    if config.admin_token is not None:
+        from mockserver.http.middleware.admin_auth import AdminAuthMiddleware
+
+        stack.insert(0, functools.partial(AdminAuthMiddleware, token=config.admin_token))
     if config.access_log:
         stack.insert(0, functools.partial(AccessLogMiddleware, write=access_log))
     return stack
@@ -109,15 +115,18 @@ def create_app(
 ) -> AsyncApp:
     """Build the mock: the product API at ``/``, Swagger UI at ``/ui``, the admin API at ``/__admin``.
 
-    ``store`` defaults to a new empty ``Store`` with ``config.max_trunks`` (a given store
-    keeps its own cap); with a ``config.seed_file`` the seed is loaded into it and becomes
+    ``store`` defaults to a new empty ``Store`` with ``config.max_trunks`` and
+    ``config.max_organizations``, never evicting the organizations of ``config.tokens`` (a
+    given store keeps its own caps); with a ``config.seed_file`` the seed is loaded into it and becomes
     what ``reset()`` returns to. Swagger UI is at ``/ui/``, the spec at ``/openapi.json``
     (the admin API's at ``/__admin/ui/`` and ``/__admin/openapi.json``). Access lines go to
     ``access_log`` when given, else to the ``mockserver.access`` logger.
     """
     config = config or MockConfig()
     if store is None:
-        store = Store(max_trunks=config.max_trunks)
+        store = Store(
+            max_trunks=config.max_trunks, max_organizations=config.max_organizations, keep=config.tokens
+        )
     if config.seed_file is not None:
         from mockserver.seed import apply_seed
 

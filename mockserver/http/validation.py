@@ -1,4 +1,5 @@
-"""JSON body validation: connexion's, minus two flaws (a 500 on bad bytes, values echoed in details).
+"""Request validation: connexion's, minus three flaws (a 500 on bad bytes or on a body with no
+``Content-Type``, values echoed in details).
 
 Problems name the field and the rule it broke, never the value sent: a too-long password
 must not come back in a 400 body or in a log line.
@@ -11,15 +12,28 @@ from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import BadRequestProblem
-from connexion.utils import is_null, is_nullable
+from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
+from connexion.operations import AbstractOperation
+from connexion.utils import extract_content_type, is_null, is_nullable
 from connexion.validators import JSONRequestBodyValidator
 from connexion.validators import ParameterValidator as _ConnexionParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.exceptions import best_match
 from starlette.types import Scope
 
-__all__ = ["VALIDATOR_MAP", "JSONBodyValidator", "ParameterValidator", "describe", "field_path"]
+__all__ = [
+    "VALIDATOR_MAP",
+    "JSONBodyValidator",
+    "ParameterValidator",
+    "RequestValidation",
+    "describe",
+    "field_path",
+]
 
 # How each JSON Schema keyword reads in a problem detail; {0} is the keyword's value.
 _RULES: dict[str, str] = {
@@ -102,6 +116,48 @@ class ParameterValidator(_ConnexionParameterValidator):
             error = best_match(validator.iter_errors(value))
             return None if error is None else describe(error, root=name)
         return f"Missing {name}" if param.get("required") else None
+
+
+def _has_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    # BodyLimitMiddleware has turned a chunked body into one with a Content-Length.
+    for name, value in headers:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip(b"0 ")):
+            return True
+    return False
+
+
+class _Operation(RequestValidationOperation):
+    """connexion's request validation, refusing a body sent without a ``Content-Type`` (415).
+
+    connexion validates such a body as if it were the operation's first media type, and then
+    hands the handler raw bytes where it expects the parsed JSON: a 500. The spec's answer to a
+    body that is not ``application/json`` is 415; a body of no declared type is one.
+    """
+
+    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+        if self._operation.request_body and extract_content_type(headers) is None and _has_body(headers):
+            expected = self._operation.consumes
+            raise UnsupportedMediaTypeProblem(
+                detail=f"The request has a body but no Content-Type header; expected {expected}"
+            )
+        mime_type, encoding = super().extract_content_type(headers)
+        return mime_type, encoding
+
+
+class _API(RequestValidationAPI):
+    def make_operation(self, operation: AbstractOperation) -> RequestValidationOperation:
+        return _Operation(
+            self.next_app,
+            operation=operation,
+            strict_validation=self.strict_validation,
+            validator_map=self.validator_map,
+        )
+
+
+class RequestValidation(RequestValidationMiddleware):
+    """connexion's request validation middleware, with a body of no ``Content-Type`` refused as 415."""
+
+    api_cls = _API
 
 
 # Merged into connexion's map by key, so "body" must list every media type the specs use.

@@ -11,6 +11,7 @@ from contracts import CheckConfig, RunFinished, run
 
 from .helpers import TOKEN_A, TOKEN_B, statuses
 from .mutants.corpus import serving
+from .reference_server import serving as reference_serving
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,21 @@ from .mutants.corpus import serving
 )
 def test_a_default_run_against_the_correct_mock_finds_nothing(seed: int, through: bool) -> None:
     with serving(None, (TOKEN_A, TOKEN_B), through=through) as base_url:
+        config = CheckConfig.from_options(
+            base_url=base_url, token=TOKEN_A, second_token=TOKEN_B, seed=seed, environ={}
+        )
+        *_, finished = run(config)
+    assert isinstance(finished, RunFinished)
+    assert [f"{failure.check}: {failure.title}" for failure in finished.failures] == []
+    assert set(statuses(finished).values()) == {"passed"}
+    assert finished.exit_code == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_default_run_against_an_independent_correct_server_finds_nothing(seed: int) -> None:
+    # A second implementation of the contract, validating with standard parsers (ipaddress,
+    # uuid, json): what fires here fires on a correct server that is not our mock.
+    with reference_serving((TOKEN_A, TOKEN_B)) as base_url:
         config = CheckConfig.from_options(
             base_url=base_url, token=TOKEN_A, second_token=TOKEN_B, seed=seed, environ={}
         )

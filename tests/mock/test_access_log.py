@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from mockserver.domain.models import org_key
-from mockserver.http.access_log import ACCESS_LOGGER
+from mockserver.http.middleware.access_log import ACCESS_LOGGER
 
 from .helpers import TOKEN_A, bearer, trunk_body
 

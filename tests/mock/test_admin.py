@@ -144,6 +144,70 @@ async def test_an_invalid_state_is_400_and_changes_nothing(
     assert store.export_state() == before
 
 
+def _text(template: str, value: str) -> str:
+    """``template`` with ``@`` replaced by ``value``: JSON text with a number no parser would build."""
+    return template.replace("@", value)
+
+
+NESTED = "[" * 30000 + "]" * 30000
+TRUNK = '{"organizations": {"k": {"trunks": [{"name": "n", "host": "h", "username": "u", @}]}}}'
+
+# Hostile admin inputs, as raw JSON text: huge numbers (some past int()'s 4300 digits), huge
+# strings, deep nesting. Each must be a 4xx problem that leaves the mock serving as before.
+HOSTILE_ADMIN_INPUTS: dict[str, tuple[str, str, str]] = {
+    "rate-count-400-digits": ("PUT", "/__admin/rate-limit", _text('{"rate": "@/s"}', "9" * 400)),
+    "rate-period-400-digits": ("PUT", "/__admin/rate-limit", _text('{"rate": "1/@s"}', "9" * 400)),
+    "rate-count-11-digits": ("PUT", "/__admin/rate-limit", '{"rate": "99999999999/s"}'),
+    "rate-60000-chars": ("PUT", "/__admin/rate-limit", _text('{"rate": "@"}', "1" * 60000)),
+    "rate-nested": ("PUT", "/__admin/rate-limit", _text('{"rate": @}', NESTED)),
+    "fault-times-400-digits": ("POST", "/__admin/faults", _text('{"status": 503, "times": @}', "9" * 400)),
+    "fault-times-5000-digits": ("POST", "/__admin/faults", _text('{"status": 503, "times": @}', "9" * 5000)),
+    "fault-status-400-digits": ("POST", "/__admin/faults", _text('{"status": @}', "5" * 400)),
+    "fault-retry-after-400-digits": (
+        "POST",
+        "/__admin/faults",
+        _text('{"status": 503, "retry_after": @}', "9" * 400),
+    ),
+    "fault-latency-1e400": ("POST", "/__admin/faults", '{"latency_ms": 1e400}'),
+    "fault-fraction-nan": ("POST", "/__admin/faults", '{"status": 503, "fraction": NaN}'),
+    "fault-method-60000-chars": (
+        "POST",
+        "/__admin/faults",
+        _text('{"status": 503, "method": "@"}', "G" * 60000),
+    ),
+    "fault-path-60000-chars": (
+        "POST",
+        "/__admin/faults",
+        _text('{"status": 503, "path": "/@"}', "(" * 60000),
+    ),
+    "state-empty-key": ("PUT", "/__admin/state", '{"organizations": {"": {}}}'),
+    "state-padded-key": ("PUT", "/__admin/state", '{"organizations": {" k ": {}}}'),
+    "state-port-5000-digits": ("PUT", "/__admin/state", _text(TRUNK, '"port": ' + "9" * 5000)),
+    "state-password-60000-chars": (
+        "PUT",
+        "/__admin/state",
+        _text(TRUNK, '"password": "' + "p" * 60000 + '"'),
+    ),
+    "state-nested": ("PUT", "/__admin/state", _text('{"organizations": {"k": {"trunks": @}}}', NESTED)),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_ADMIN_INPUTS))
+def test_hostile_admin_inputs_are_4xx_and_the_mock_keeps_serving(http: httpx.Client, case: str) -> None:
+    method, path, text = HOSTILE_ADMIN_INPUTS[case]
+    headers = {"Content-Type": "application/json"}
+    response = http.request(method, path, content=text.encode(), headers=headers, timeout=10)
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert response.headers["content-type"] == "application/problem+json"
+    assert len(response.content) < 2000  # the refused value is not echoed back whole
+    # Nothing was taken in: the product API and the admin API answer as before.
+    assert http.get("/__admin/rate-limit").json() == {"rate": None}
+    assert http.get("/__admin/faults").json() == {"faults": []}
+    assert http.get("/__admin/state").json() == {"organizations": {}}
+    assert http.post("/sip-trunks", json=trunk_body(), headers=bearer(), timeout=10).status_code == 201
+    assert http.get("/sip-trunks", headers=bearer(), timeout=10).status_code == 200
+
+
 async def test_an_empty_token_to_reset_is_400_in_one_line(client: httpx.AsyncClient) -> None:
     response = await client.post("/__admin/reset?token=")
     assert response.status_code == 400

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mockserver import MockConfig, Store
+from mockserver import MockConfig, Store, running_mock
 
 from .helpers import TOKEN_A, TOKEN_B, assert_problem, bearer, create, phone_numbers, trunk_body
 
@@ -214,6 +215,38 @@ async def test_trunk_cap_is_409(make_client: MakeClient) -> None:
         )
         assert body["title"] == "Trunk limit reached"
         await create(client, TOKEN_B)
+
+
+def test_a_flood_of_new_keys_is_capped_and_the_seed_and_recent_organizations_survive(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A hostile client on 127.0.0.1: one new API key per request, 300 of them, over a cap of 20.
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("organizations:\n  seeded-key: {}\n", encoding="utf-8")
+    config = MockConfig(validate_responses=True, access_log=False, max_organizations=20, seed_file=seed)
+    with running_mock(config) as mock, httpx.Client(base_url=mock.base_url, timeout=10) as http:
+        seeded = http.post("/sip-trunks", json=trunk_body(), headers=bearer("seeded-key")).json()
+        recent = http.post("/sip-trunks", json=trunk_body(), headers=bearer(TOKEN_A)).json()
+        with caplog.at_level("WARNING", logger="mockserver.domain.store"):
+            for index in range(300):
+                assert http.get("/sip-trunks", headers=bearer(f"flood-{index}")).status_code == 200
+                if index % 10 == 0:  # TOKEN_A stays in use: never the one unused the longest
+                    assert http.get(f"/sip-trunks/{recent['id']}", headers=bearer(TOKEN_A)).status_code == 200
+        assert http.get("/__admin/health").json()["organizations"] == 21  # the cap, and the seed's
+        assert http.get(f"/sip-trunks/{seeded['id']}", headers=bearer("seeded-key")).status_code == 200
+        assert http.get(f"/sip-trunks/{recent['id']}", headers=bearer(TOKEN_A)).status_code == 200
+        assert "flood-0" not in http.get("/__admin/state").json()["organizations"]
+    warnings = [r for r in caplog.records if r.name == "mockserver.domain.store"]
+    assert len(warnings) == 1 and "evicts the organization unused the longest" in warnings[0].getMessage()
+
+
+async def test_keys_of_the_allow_list_are_never_evicted(make_client: MakeClient) -> None:
+    config = MockConfig(validate_responses=True, tokens=("key-1", "key-2", "key-3"), max_organizations=1)
+    async with make_client(config) as client:
+        for token in ("key-1", "key-2", "key-3"):
+            await create(client, token)
+        for token in ("key-1", "key-2", "key-3"):
+            assert len((await client.get("/sip-trunks", headers=bearer(token))).json()["trunks"]) == 1
 
 
 async def test_the_app_uses_the_store_it_is_given(make_client: MakeClient) -> None:

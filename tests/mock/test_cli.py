@@ -282,3 +282,65 @@ def test_the_command_writes_one_access_line_per_request_on_stderr(tmp_path: Path
     assert re.fullmatch(stamped + r"method=GET path=/sip-trunks status=200 duration_ms=\S+ org=\w+", lines[0])
     assert re.fullmatch(stamped + r"method=GET path=/nope status=404 duration_ms=\S+ org=-", lines[-1]), lines
     assert "cli-key" not in logged
+
+
+# Hostile clients: the organization cap -------------------------------------------------------
+
+
+def test_max_organizations_becomes_the_config(served: list[MockConfig]) -> None:
+    assert run("--max-organizations", "25").exit_code == 0
+    assert run().exit_code == 0
+    assert [config.max_organizations for config in served] == [25, 10_000]
+
+
+def test_max_organizations_below_1_exits_2(served: list[MockConfig]) -> None:
+    result = run("--max-organizations", "0")
+    assert result.exit_code == 2 and "Invalid value for '--max-organizations'" in result.output
+    assert served == []
+
+
+# Hostile clients: exposure and the admin token -------------------------------------------------
+
+WARNING = "  !!! WARNING: the admin API (/__admin) has NO AUTHENTICATION"
+
+
+def test_the_admin_token_comes_from_the_option_or_the_environment(served: list[MockConfig]) -> None:
+    assert run("--admin-token", "from-flag").exit_code == 0
+    assert run(env={"SIP_TRUNKS_ADMIN_TOKEN": "from-env"}).exit_code == 0
+    assert run("--admin-token", "flag-wins", env={"SIP_TRUNKS_ADMIN_TOKEN": "from-env"}).exit_code == 0
+    assert run(env={"SIP_TRUNKS_ADMIN_TOKEN": ""}).exit_code == 0
+    assert [config.admin_token for config in served] == ["from-flag", "from-env", "flag-wins", None]
+
+
+def test_a_blank_admin_token_exits_2(served: list[MockConfig]) -> None:
+    result = run("--admin-token", " ")
+    assert result.exit_code == 2 and "admin token must be non-empty" in result.output
+    assert served == []
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "mock.example.lan"])
+def test_a_host_other_than_loopback_without_an_admin_token_warns_loudly(
+    served: list[MockConfig], host: str
+) -> None:
+    lines = run("--host", host).output.splitlines()
+    assert lines[0].startswith("SIP trunks mock listening on http://")
+    assert lines[1:7] == [
+        "",
+        f"{WARNING}, and {host} is not loopback:",
+        "  !!! anyone who can reach this port can read every organization's state and API keys,",
+        "  !!! replace it, inject faults and read the request journal. Start with --admin-token KEY",
+        "  !!! (better: $SIP_TRUNKS_ADMIN_TOKEN, not visible in ps) or --host 127.0.0.1.",
+        "",
+    ]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_a_loopback_host_does_not_warn(served: list[MockConfig], host: str) -> None:
+    assert WARNING not in run("--host", host).output
+
+
+def test_with_an_admin_token_the_banner_says_so_and_never_shows_it(served: list[MockConfig]) -> None:
+    output = run("--host", "0.0.0.0", "--admin-token", "very-secret-admin-key").output
+    assert WARNING not in output and "very-secret-admin-key" not in output
+    assert "           with Authorization: Bearer <the admin token> (all but /__admin/health)" in output
+    assert "very-secret-admin-key" not in repr(served[0])

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mockserver import MockConfig, running_mock
-from mockserver.controls import rate_limit as rate_limit_module
+from mockserver.controls.middleware import rate_limit as rate_limit_module
 from mockserver.controls.rate_limit import InvalidRateLimit, RateLimit, RateLimiter, parse_rate_limit
 
 from .helpers import TOKEN_A, TOKEN_B, assert_problem, bearer, trunk_body
@@ -48,6 +48,51 @@ def test_parse_rate_limit(text: str, limit: RateLimit, shown: str) -> None:
 def test_bad_rate_limits_show_the_expected_form(text: str) -> None:
     with pytest.raises(InvalidRateLimit, match="10/s"):
         parse_rate_limit(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("9" * 400 + "/s", "is not like 10/s"),
+        ("1" * 60000 + "/s", "is not like 10/s"),  # past int()'s 4300 digits: no bare ValueError
+        ("1/" + "9" * 400 + "s", "is not like 10/s"),
+        ("1000000001/s", "1 to 1000000000 requests per period (like 10/s), got 1000000001"),
+        ("1/86401s", "period is 0.001 s to 86400 s"),
+        ("1/25h", "period is 0.001 s to 86400 s"),
+    ],
+    ids=["count-400-digits", "count-60000-digits", "period-400-digits", "count", "seconds", "hours"],
+)
+def test_huge_rate_limits_are_refused_in_a_short_message(text: str, message: str) -> None:
+    with pytest.raises(InvalidRateLimit) as info:
+        parse_rate_limit(text)
+    assert message in str(info.value) and len(str(info.value)) < 120
+
+
+@pytest.mark.parametrize(
+    ("requests", "seconds"),
+    [
+        (10**400, 1.0),
+        (0, 1.0),
+        (1, 10**400),
+        (1, 10.0**300),
+        (1, 1e-300),
+        (1, float("nan")),
+        (1, float("inf")),
+    ],
+    ids=["count-400-digits", "zero", "period-400-digits", "period-1e300", "period-1e-300", "nan", "inf"],
+)
+def test_a_rate_limit_out_of_bounds_cannot_be_built(requests: int, seconds: float) -> None:
+    # The domain's own guard: no value can reach the bucket arithmetic and make every request a 500.
+    with pytest.raises(InvalidRateLimit):
+        RateLimit(requests, seconds)
+
+
+def test_the_largest_limits_do_their_arithmetic() -> None:
+    for limit in (RateLimit(1_000_000_000, 0.001), RateLimit(1, 86_400), RateLimit(1_000_000_000, 86_400)):
+        limiter = RateLimiter(limit, clock=Clock())
+        verdicts = [limiter.take("org") for _ in range(2)]
+        assert verdicts[0].allowed and verdicts[0].reset >= 0
+        assert all(0 <= v.retry_after <= 86_400 for v in verdicts)
 
 
 # The bucket ------------------------------------------------------------------------------
@@ -184,6 +229,20 @@ def test_the_limit_changes_at_run_time_and_reset_restores_the_start_one(http: ht
     assert response.status_code == 200 and limits(response) == ("-", "-", "-")
     http.post("/__admin/reset")
     assert http.get("/__admin/rate-limit").json() == {"rate": "3/m"}
+
+
+def test_a_400_digit_count_is_400_and_product_requests_stay_served(http: httpx.Client) -> None:
+    # It once was accepted, and from then on every product request was a 500.
+    response = http.put("/__admin/rate-limit", json={"rate": "9" * 400 + "/s"}, timeout=10)
+    assert_problem(response, 400, "rate: length must be at most 32")
+    assert http.get("/__admin/rate-limit").json() == {"rate": "3/m"}
+    assert http.get("/sip-trunks", headers=bearer(), timeout=10).status_code == 200
+
+
+def test_a_count_over_the_bound_is_400_from_the_domain(http: httpx.Client) -> None:
+    response = http.put("/__admin/rate-limit", json={"rate": "9999999999/s"}, timeout=10)
+    assert_problem(response, 400, "1 to 1000000000 requests per period")
+    assert http.get("/sip-trunks", headers=bearer(), timeout=10).status_code == 200
 
 
 def test_a_bad_limit_is_400(http: httpx.Client) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from mockserver.http.spec_cache import SpecDocumentCache
+from mockserver.http.middleware.spec_cache import SpecDocumentCache
 
 pytestmark = pytest.mark.anyio
 

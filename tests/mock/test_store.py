@@ -17,7 +17,7 @@ from mockserver.domain.errors import (
     UnknownTransferTrunk,
 )
 from mockserver.domain.models import demo_phone_numbers
-from mockserver.domain.store import Store
+from mockserver.domain.store import Store, oldest_first
 
 from .helpers import TOKEN_A, TOKEN_B, TickingClock
 
@@ -274,3 +274,87 @@ def test_import_refuses_broken_states_and_changes_nothing(state: dict[str, Any],
         store.import_state({"organizations": state})
     assert [t.id for t in store.list_trunks(TOKEN_A)] == [kept]
     assert kept in store.vault
+
+
+def test_import_refuses_more_organizations_than_the_cap() -> None:
+    store = Store(max_organizations=2)
+    with pytest.raises(InvalidState, match="3 organizations, over the limit of 2"):
+        store.import_state({"organizations": {"a": {}, "b": {}, "c": {}}})
+    assert store.stats()["organizations"] == 0
+
+
+# The organization cap ----------------------------------------------------------------------
+
+
+def tokens(store: Store) -> list[str]:
+    return list(store.export_state()["organizations"])
+
+
+def test_a_new_key_over_the_cap_evicts_the_organization_unused_the_longest() -> None:
+    store = Store(max_organizations=3)
+    doomed = create(store, "a")
+    create(store, "b")
+    create(store, "c")
+    store.list_trunks("a")  # "a" is used again: "b" is now the one unused the longest
+    store.list_trunks("d")
+    assert tokens(store) == ["c", "a", "d"]
+    assert store.evicted == 1
+    assert doomed in store.vault and len(store.vault) == 2  # "b"'s password went with it
+    store.organization("e")
+    assert tokens(store) == ["a", "d", "e"] and len(store.vault) == 1
+    assert [t.id for t in store.list_trunks("a")] == [doomed]
+
+
+def test_an_evicted_key_comes_back_as_a_new_organization() -> None:
+    store = Store(max_organizations=1)
+    create(store, "a")
+    store.organization("b")
+    assert store.list_trunks("a") == []  # "b" is evicted in turn
+    assert store.stats() == {"organizations": 1, "trunks": 0, "phone_numbers": 3}
+    assert store.list_phone_numbers("a") == oldest_first(demo_phone_numbers("a"))
+
+
+def test_seed_organizations_are_never_evicted_nor_counted() -> None:
+    store = Store(max_organizations=2)
+    seeded = create(store, "seed-1")
+    create(store, "seed-2")
+    store.mark_baseline()
+    for index in range(10):
+        store.organization(f"key-{index}")
+    assert set(tokens(store)) == {"seed-1", "seed-2", "key-8", "key-9"}
+    assert [t.id for t in store.list_trunks("seed-1")] == [seeded] and seeded in store.vault
+    store.reset()  # a seed organization reset to the baseline is still kept
+    for index in range(5):
+        store.organization(f"other-{index}")
+    assert set(tokens(store)) == {"seed-1", "seed-2", "other-3", "other-4"}
+
+
+def test_organizations_of_kept_keys_are_never_evicted_nor_counted() -> None:
+    store = Store(max_organizations=1, keep=("allowed-1", "allowed-2", "allowed-3"))
+    for token in ("allowed-1", "allowed-2", "allowed-3"):
+        create(store, token)
+    store.organization("stranger")
+    store.organization("another")
+    assert set(tokens(store)) == {"allowed-1", "allowed-2", "allowed-3", "another"}
+    assert store.stats()["trunks"] == 3
+
+
+def test_the_first_eviction_is_logged_once_at_warning_without_the_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = Store(max_organizations=1)
+    with caplog.at_level("INFO", logger="mockserver.domain.store"):
+        for index in range(5):
+            store.organization(f"secret-key-{index}")
+    assert [(r.levelname, r.name) for r in caplog.records] == [("WARNING", "mockserver.domain.store")]
+    assert "evicts the organization unused the longest" in caplog.text
+    assert "secret-key" not in caplog.text
+    assert store.evicted == 4
+
+
+def test_memory_stays_bounded_under_a_flood_of_new_keys() -> None:
+    # Every key a new organization: the store holds the cap, not the flood.
+    store = Store(max_organizations=100)
+    for index in range(5000):
+        store.organization(f"flood-{index}")
+    assert store.stats()["organizations"] == 100 and store.evicted == 4900

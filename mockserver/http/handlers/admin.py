@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
+from starlette.responses import StreamingResponse
 
 from mockserver.controls.faults import FaultSpec
 from mockserver.controls.middleware import current_controls
@@ -16,6 +17,8 @@ from mockserver.controls.rate_limit import parse_rate_limit
 from mockserver.domain.models import org_key
 from mockserver.domain.store import Store
 from mockserver.http.handlers._json import JSON, Response, no_content
+from mockserver.http.state_document import state_pieces
+from mockserver.http.streaming import list_document, streamed_json
 
 
 def _health(store: Store) -> dict[str, Any]:
@@ -35,9 +38,9 @@ async def reset_state(store: Store, token: str | None = None) -> ConnexionRespon
     return no_content()
 
 
-async def get_state(store: Store) -> Response:
-    """GET /__admin/state (never passwords)."""
-    return store.export_state(), 200, JSON
+async def get_state(store: Store) -> StreamingResponse:
+    """GET /__admin/state (never passwords): the state as it is now, streamed without stalling the loop."""
+    return streamed_json(state_pieces(store.snapshot()))
 
 
 async def put_state(store: Store, body: dict[str, Any]) -> Response:
@@ -77,13 +80,14 @@ async def delete_fault(store: Store, id: str) -> ConnexionResponse:
 
 async def list_requests(
     store: Store, token: str | None = None, method: str | None = None, path: str | None = None
-) -> Response:
-    """GET /__admin/requests[?token=&method=&path=]: the token is hashed, never kept or shown."""
+) -> Response | StreamingResponse:
+    """GET /__admin/requests[?token=&method=&path=]: streamed; the token is hashed, never kept or shown."""
     journal = current_controls().journal
     if journal is None:
         return {"size": 0, "requests": []}, 200, JSON
     org = None if token is None else org_key(token)
-    return {"size": journal.size, "requests": journal.entries(org=org, method=method, path=path)}, 200, JSON
+    entries = journal.iter_entries(org=org, method=method, path=path)  # the journal as it is now
+    return streamed_json(list_document({"size": journal.size}, "requests", entries))
 
 
 async def clear_requests(store: Store) -> ConnexionResponse:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.domain.models import org_key
+from mockserver.http.paths import ADMIN_BASE_PATH
 
 __all__ = ["ACCESS_LOGGER", "AccessLogMiddleware", "org_of"]
 
@@ -77,7 +78,9 @@ class AccessLogMiddleware:
             # servers include the query string in it, which may hold a token: cut it off.
             raw = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
             path = raw.partition(b"?")[0].decode("latin-1")
+            # An admin call's bearer token is the admin token, not an organization's: no hash of it.
+            org = "-" if scope["path"].startswith(ADMIN_BASE_PATH) else org_of(scope)
             self.write(
                 f"method={scope['method']} path={path} status={status:d} "
-                f"duration_ms={(time.perf_counter() - start) * 1000:.2f} org={org_of(scope)}"
+                f"duration_ms={(time.perf_counter() - start) * 1000:.2f} org={org}"
             )
