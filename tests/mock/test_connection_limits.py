@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from mockserver import cli, connection_limits
+from mockserver import cli
 from mockserver.config import MockConfig
+from mockserver.http import connection_limits
 from mockserver.http.connection_limits import ConnectionLimits, fit_to_fd_limit
 
 

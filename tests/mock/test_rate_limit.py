@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mockserver import MockConfig, running_mock
-from mockserver.controls.middleware import rate_limit as rate_limit_module
+from mockserver.controls import rate_limit as rate_limit_module
 from mockserver.controls.rate_limit import InvalidRateLimit, RateLimit, RateLimiter, parse_rate_limit
 
 from .helpers import TOKEN_A, TOKEN_B, assert_problem, bearer, trunk_body
