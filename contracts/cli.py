@@ -299,6 +299,21 @@ def _list_checks() -> str:
 @click.option("--max-requests", type=int, metavar="N", help="Stop after N requests, then clean up.")
 @click.option("--time-budget", metavar="DURATION", help="Stop after this long (90s, 5m), then clean up.")
 @click.option(
+    "--request-timeout",
+    metavar="DURATION",
+    help="Give up on a request after this long in all: connect, headers and body [default: 10s].",
+)
+@click.option(
+    "--max-response-size",
+    metavar="SIZE",
+    help="Read at most this much of an answer; a larger one is a violation [default: 8MiB].",
+)
+@click.option(
+    "--max-rate-limit-wait",
+    metavar="DURATION",
+    help="Stop (exit 2) once 429 answers have made the run wait this long in all [default: 60s].",
+)
+@click.option(
     "--cleanup",
     "cleanup",
     metavar="RUN_ID",
@@ -331,6 +346,9 @@ def check(
     rate_limit: str | None,
     max_requests: int | None,
     time_budget: str | None,
+    request_timeout: str | None,
+    max_response_size: str | None,
+    max_rate_limit_wait: str | None,
     cleanup: str | None,
     state_dir: Path | None,
     yes: bool,
@@ -368,6 +386,9 @@ def check(
             rate_limit=rate_limit,
             max_requests=max_requests,
             time_budget=time_budget,
+            request_timeout=request_timeout,
+            max_response_size=max_response_size,
+            max_rate_limit_wait=max_rate_limit_wait,
             cleanup=cleanup,
             state_dir=state_dir,
         )

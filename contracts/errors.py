@@ -3,6 +3,7 @@
     ContractsError (exit 2)          the run could not be done at all
      ├── UsageError                  bad options or configuration; the message says how to fix it
      ├── TargetUnreachable           nothing answered at the base URL, or it refused the token
+     ├── TargetThrottled             the target kept answering 429 past --max-rate-limit-wait
      └── InvalidSpec                 the OpenAPI document cannot be loaded
     ViolationsFound (exit 1)         the run finished and the target breaks the contract
 
@@ -17,6 +18,7 @@ __all__ = [
     "EXIT_CONFORMANT",
     "ContractsError",
     "InvalidSpec",
+    "TargetThrottled",
     "TargetUnreachable",
     "UsageError",
     "ViolationsFound",
@@ -37,6 +39,10 @@ class UsageError(ContractsError, ValueError):
 
 class TargetUnreachable(ContractsError, ConnectionError):
     """The target did not answer, or refused the token the run was given."""
+
+
+class TargetThrottled(ContractsError):
+    """The target answered ``429`` for longer than the run may wait in all: no verdict is possible."""
 
 
 class InvalidSpec(ContractsError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,8 @@ from urllib.parse import urlsplit
 
 from contracts.engine.catalog import CHECK_NAMES, SUITES, by_name
 from contracts.errors import UsageError
-from contracts.safety.guard import is_loopback, parse_duration, parse_rate
+from contracts.http.bounded import DEFAULT_MAX_BODY
+from contracts.safety.guard import DEFAULT_MAX_RATE_LIMIT_WAIT, is_loopback, parse_duration, parse_rate
 from contracts.safety.ledger import valid_run_id
 from sip_trunks_openapi import SPEC_PATH
 
@@ -24,6 +26,7 @@ __all__ = [
     "CheckConfig",
     "default_state_dir",
     "parse_percent",
+    "parse_size",
 ]
 
 TOKEN_ENV = "SIP_TRUNKS_TOKEN"
@@ -34,6 +37,10 @@ STATE_DIR_ENV = "SIP_TRUNKS_STATE_DIR"
 # that a default run against the embedded mock stays well under a minute on 2 cores.
 DEFAULT_MAX_EXAMPLES = 50
 MAX_SEED = 2**32 - 1
+# Seconds for one whole request (connect, headers and body), 429 waits aside.
+DEFAULT_REQUEST_TIMEOUT = 10.0
+_SIZE = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>b|bytes?|k|kb|kib|m|mb|mib|g|gb|gib)?$")
+_SIZE_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,11 @@ class CheckConfig:
     report: Path | None = None
     html: Path | None = None
     spec_path: Path = SPEC_PATH
-    request_timeout: float = 10.0
+    # Every request to the target: this many seconds in all, this many bytes of answer read.
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    max_response_size: int = DEFAULT_MAX_BODY
+    # Seconds of 429 waits in all before the run stops (exit 2): a target throttling for ever.
+    max_rate_limit_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT
     # True when the target is the embedded mock started by the composition root.
     embedded: bool = False
     # Safety (see contracts.safety.guard): no side effects at all; no phone-number writes.
@@ -92,6 +103,9 @@ class CheckConfig:
         rate_limit: str | float | None = None,
         max_requests: int | None = None,
         time_budget: str | float | None = None,
+        request_timeout: str | float | None = None,
+        max_response_size: str | int | None = None,
+        max_rate_limit_wait: str | float | None = None,
         cleanup: str | None = None,
         state_dir: str | Path | None = None,
         environ: Mapping[str, str] | None = None,
@@ -131,6 +145,9 @@ class CheckConfig:
             raise UsageError(f"--time-budget must be over 0 seconds, got {time_budget:g}")
         if min_coverage is not None:
             min_coverage = parse_percent(min_coverage)
+        timeout = _seconds("--request-timeout", request_timeout, DEFAULT_REQUEST_TIMEOUT)
+        rate_limit_wait = _seconds("--max-rate-limit-wait", max_rate_limit_wait, DEFAULT_MAX_RATE_LIMIT_WAIT)
+        response_size = DEFAULT_MAX_BODY if max_response_size is None else parse_size(max_response_size)
         if cleanup is not None:
             cleanup = valid_run_id(cleanup)
             if read_only:
@@ -151,6 +168,9 @@ class CheckConfig:
             rate_limit=float(rate_limit) if rate_limit is not None else None,
             max_requests=max_requests,
             time_budget=float(time_budget) if time_budget is not None else None,
+            request_timeout=timeout,
+            max_response_size=response_size,
+            max_rate_limit_wait=rate_limit_wait,
             cleanup=cleanup,
             state_dir=default_state_dir(environ, state_dir) if base_url is not None else None,
         )
@@ -240,6 +260,28 @@ def parse_percent(value: str | float) -> float:
             f"(e.g. 80), got {text!r}"
         )
     return percent
+
+
+def parse_size(value: str | int) -> int:
+    """``--max-response-size``: bytes from ``8MiB``, ``512k``, ``1048576`` (binary units)."""
+    match = _SIZE.match(str(value).strip().lower())
+    if match is None:
+        raise UsageError(f"--max-response-size must look like 8MiB, 512KiB or 1048576, got {value!r}")
+    unit = (match["unit"] or "b")[0]
+    size = int(float(match["amount"]) * _SIZE_UNITS.get(unit, 1))
+    if size < 1024:
+        raise UsageError(f"--max-response-size must be at least 1KiB, got {value!r}")
+    return size
+
+
+def _seconds(option: str, value: str | float | None, default: float) -> float:
+    """A positive duration option (``30``, ``30s``, ``2m``)."""
+    if value is None:
+        return default
+    seconds = parse_duration(value, option) if isinstance(value, str) else float(value)
+    if not seconds > 0:
+        raise UsageError(f"{option} must be over 0 seconds, got {value!r}")
+    return seconds
 
 
 def _valid_base_url(value: str) -> str:

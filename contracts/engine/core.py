@@ -35,11 +35,11 @@ from contracts.engine.events import (
     Tallied,
 )
 from contracts.engine.verdicts import Violation
-from contracts.errors import InvalidSpec, TargetUnreachable, UsageError
+from contracts.errors import InvalidSpec, TargetThrottled, TargetUnreachable, UsageError
 from contracts.http.client import Target
 from contracts.http.curl import Masker
 from contracts.safety.cleanup import cleanup
-from contracts.safety.guard import Guard
+from contracts.safety.guard import Guard, Throttled
 from contracts.safety.journal import ledger_for
 from contracts.safety.ledger import FIRST, SECOND, Ledger, new_run_id
 from contracts.secrets import SecretBook, activate
@@ -60,6 +60,10 @@ _PHONE_WRITES = ("unknown_trunk_is_422", "delete_cascade", "isolation_link")
 MOCK_HEALTH = "/__admin/health"
 # Checks that need a key no organization has to be refused: a mock that takes any key cannot pass them.
 NEED_UNKNOWN_KEY_REFUSED = ("auth_required", "ignored_auth")
+# Seconds the cleanup may take: short after Ctrl-C or SIGTERM (the user wants the run to end
+# now; --cleanup RUN_ID finishes the job), longer at the end of a run.
+CLEANUP_DEADLINE_INTERRUPTED = 10.0
+CLEANUP_DEADLINE = 120.0
 ANY_KEY_REASON = (
     "the target is a sip-trunks mock that accepts any key; start it with --token to check authentication"
 )
@@ -90,6 +94,7 @@ def guard_for(config: CheckConfig, ledger: Ledger) -> Guard:
         rate=config.rate_limit,
         max_requests=config.max_requests,
         time_budget=config.time_budget,
+        max_rate_limit_wait=config.max_rate_limit_wait,
     )
 
 
@@ -133,10 +138,13 @@ def run(config: CheckConfig) -> Iterator[Event]:
             guard=guard,
         )
         target.observer = ctx.observe
-        _probe(target, "--token", masker)
-        if other is not None:
-            other.observer = ctx.observe
-            _probe(other, "--second-token", masker)
+        try:
+            _probe(target, "--token", masker)
+            if other is not None:
+                other.observer = ctx.observe
+                _probe(other, "--second-token", masker)
+        except Throttled as exc:  # before anything was created: nothing to clean up
+            raise TargetThrottled(f"no verdict: {exc}") from None
         yield RunStarted(
             target=config.base_url,
             embedded=config.embedded,
@@ -170,6 +178,8 @@ def run(config: CheckConfig) -> Iterator[Event]:
             notes.append(f"stopped early: {guard.stopped}; the results cover the requests sent until then")
         cleaned = _cleanup(ctx)
         yield cleaned
+        if guard.throttled:
+            raise TargetThrottled(f"no verdict: {guard.stopped}")
         requests = ctx.generated_requests + target.count + (other.count if other is not None else 0)
     yield RunFinished(
         results=results.finish(),
@@ -251,7 +261,8 @@ def _cleanup(ctx: RunContext, *, interrupted: bool = False) -> CleanupFinished:
         targets[SECOND] = ctx.other
     for target in targets.values():
         target.observer = None  # clean-up answers are not checked
-    return cleanup(ctx.guard.ledger, targets, interrupted=interrupted)
+    allowed = CLEANUP_DEADLINE_INTERRUPTED if interrupted else CLEANUP_DEADLINE
+    return cleanup(ctx.guard.ledger, targets, interrupted=interrupted, not_after=time.monotonic() + allowed)
 
 
 def sweep(config: CheckConfig) -> CleanupFinished:
@@ -272,14 +283,19 @@ def _open_targets(config: CheckConfig, guard: Guard) -> Iterator[tuple[Target, T
     """The target as the first organization, and as the second one if there is a key for it."""
     assert config.base_url is not None
     with ExitStack() as stack:
-        first = stack.enter_context(
-            Target(config.base_url, config.token, timeout=config.request_timeout, guard=guard)
-        )
-        second = None
-        if config.second_token:
-            second = stack.enter_context(
-                Target(config.base_url, config.second_token, timeout=config.request_timeout, guard=guard)
+
+        def target(token: str) -> Target:
+            assert config.base_url is not None
+            return Target(
+                config.base_url,
+                token,
+                timeout=config.request_timeout,
+                max_body=config.max_response_size,
+                guard=guard,
             )
+
+        first = stack.enter_context(target(config.token or ""))
+        second = stack.enter_context(target(config.second_token)) if config.second_token else None
         yield first, second
 
 

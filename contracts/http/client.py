@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from collections import deque
@@ -13,13 +14,17 @@ from typing import Any, Final
 import httpx
 
 from contracts.engine.verdicts import Violation
+from contracts.http import bounded
 from contracts.http.curl import Masker, render
-from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, Guard, Refused
+from contracts.http.paths import confined
+from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, SAFE_METHODS, Guard, Refused
 
 __all__ = ["DEFAULT_AUTH", "Exchange", "Observer", "Target"]
 
 # Exchanges kept for reproductions: enough for any one step of our suites.
 RECENT = 64
+# Of each kept exchange's response body, this much: reproductions show requests, not answers.
+KEPT_BODY = 64 * 1024
 _SEQUENCE = itertools.count()
 
 
@@ -68,6 +73,21 @@ class Exchange:
     def curl(self, masker: Masker) -> str:
         return render(self.method, self.url, self.request_headers, self.request_body, masker)
 
+    def trimmed(self) -> Exchange:
+        """This exchange with at most ``KEPT_BODY`` bytes of its answer, to keep for reproductions."""
+        if len(self.body) <= KEPT_BODY:
+            return self
+        return dataclasses.replace(self, body=self.body[:KEPT_BODY], sequence=self.sequence)
+
+
+def _unanswered(exc: httpx.TransportError, timeout: float) -> tuple[str, str]:
+    """(expected, got) for a request that got no valid answer."""
+    if isinstance(exc, bounded.ResponseTooLarge):
+        return f"an answer of at most {bounded.format_size(exc.limit)}", str(exc)
+    if isinstance(exc, bounded.DeadlineExceeded):
+        return f"a whole answer within {timeout:g} s", str(exc)
+    return "an HTTP answer", f"{type(exc).__name__}: {exc}"
+
 
 # Called with every exchange, e.g. to search it for passwords; may raise ``Violation``.
 Observer = Callable[[Exchange], None]
@@ -94,6 +114,7 @@ class Target:
         token: str | None,
         *,
         timeout: float = 10.0,
+        max_body: int = bounded.DEFAULT_MAX_BODY,
         observer: Observer | None = None,
         transport: httpx.BaseTransport | None = None,
         guard: Guard | None = None,
@@ -104,7 +125,14 @@ class Target:
         self.observer = observer
         # The run's safety policy: pace, budget, what may be sent, the ledger. None: no limits.
         self.guard = guard
-        self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        # Each request: ``timeout`` seconds in all (connect, headers, body), ``max_body`` bytes read.
+        self.timeout = timeout
+        self.max_body = max_body
+        # No request goes on past this ``time.monotonic()`` value (a clean-up's deadline), if set.
+        self.not_after: float | None = None
+        self._client = httpx.Client(
+            base_url=self.base_url, timeout=timeout, transport=transport or bounded.bounded_transport()
+        )
         self.count = 0
         self._recent: deque[Exchange] = deque(maxlen=RECENT)
 
@@ -133,6 +161,8 @@ class Target:
             headers["Authorization"] = authorization
         guard = self.guard
         sent_auth = headers.get("Authorization")
+        if method.upper() not in SAFE_METHODS and not confined(path):
+            raise Refused(f"refused to send {method} {path}: outside /sip-trunks and /phone-numbers")
         if guard is not None:
             refusal = guard.refusal(method, path, sent_auth)
             if refusal is not None:
@@ -152,37 +182,45 @@ class Target:
             headers["Content-Type"] = content_type
         url = f"{self.base_url}{path}"
         self.count += 1
+        request_headers = tuple(headers.items())
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             if guard is not None:
                 guard.admit()
             try:
-                response = self._client.request(method, path, headers=headers, content=content)
+                fetched = self._fetch(method, path, headers, content)
             except httpx.TransportError as exc:
-                sent = Exchange(method, url, path, tuple(headers.items()), content, status=0)
+                sent = Exchange(method, url, path, request_headers, content, status=0)
                 self._recent.append(sent)
-                raise Violation.expected(
-                    check, "an HTTP answer", f"{type(exc).__name__}: {exc}", sent
-                ) from exc
+                raise Violation.expected(check, *_unanswered(exc, self.timeout), sent) from exc
             if guard is None:
                 break
-            guard.observe(method, path, sent_auth, response.status_code, response.content)
-            if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
+            guard.observe(method, path, sent_auth, fetched.status, fetched.body)
+            if fetched.status != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
                 break
-            guard.wait_out(response.headers.get("retry-after"))
+            if not guard.wait_out(fetched.header("retry-after"), not_after=self.not_after):
+                break
         exchange = Exchange(
             method=method,
             url=url,
             path=path,
-            request_headers=tuple(headers.items()),
+            request_headers=request_headers,
             request_body=content,
-            status=response.status_code,
-            headers=tuple(response.headers.multi_items()),
-            body=response.content,
+            status=fetched.status,
+            headers=fetched.headers,
+            body=fetched.body,
         )
-        self._recent.append(exchange)
+        self._recent.append(exchange.trimmed())
         if self.observer is not None:
             self.observer(exchange)
         return exchange
+
+    def _fetch(
+        self, method: str, path: str, headers: dict[str, str], content: bytes | None
+    ) -> bounded.Fetched:
+        request = self._client.build_request(method, path, headers=headers, content=content)
+        return bounded.fetch(
+            self._client, request, timeout=self.timeout, max_body=self.max_body, not_after=self.not_after
+        )
 
     def since(self, mark: int) -> tuple[Exchange, ...]:
         """The exchanges sent after ``count`` was ``mark`` (the last few dozen at most)."""

@@ -1,8 +1,10 @@
 """Undo a run: put back the phone numbers it changed, then delete every trunk it created.
 
 Driven by the run's ``Ledger`` (``contracts.safety.ledger``) at the end of a run, whatever ended it,
-and by ``sip-trunks check --cleanup RUN_ID``. Best effort, request by request; what cannot
-be done is reported with its id and the answer that stopped it.
+and by ``sip-trunks check --cleanup RUN_ID``. Best effort, request by request, under a
+deadline; what cannot be done is reported with its id and the answer that stopped it.
+Everything read from the target is untrusted: an id that is not a string, or that cannot
+be one path segment, is reported as left, never sent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contracts.engine.events import CleanupFinished
+from contracts.http.paths import UnsafeId, phone_path, trunk_path
 from contracts.safety.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -23,6 +26,10 @@ __all__ = ["cleanup"]
 # Attempts per clean-up request: 5xx and dropped connections are retried after a short pause.
 CLEANUP_ATTEMPTS = 3
 CLEANUP_PAUSE = 0.2
+
+
+class _DeadlinePassed(Exception):
+    """The cleanup's deadline has passed: what is not done yet is left."""
 
 
 @dataclass
@@ -36,15 +43,24 @@ class _Outcome:
 
 
 def cleanup(
-    ledger: Ledger, targets: Mapping[str, Target], *, interrupted: bool = False, sweep: bool = False
+    ledger: Ledger,
+    targets: Mapping[str, Target],
+    *,
+    interrupted: bool = False,
+    sweep: bool = False,
+    not_after: float | None = None,
 ) -> CleanupFinished:
     """Put back the phone numbers the run changed, then delete every trunk it created.
 
     Best effort, request by request: what cannot be done is reported with its id and the
-    answer that stopped it. A second Ctrl-C stops it; what is left is reported. The
-    ledger's journal is removed when nothing is left, else it keeps just what is left.
+    answer that stopped it. ``not_after`` (a ``time.monotonic()`` value) ends it, a request
+    in flight included; a second Ctrl-C stops it too; what is left is reported, and no
+    error of its own ends it without its line. The ledger's journal is removed when nothing
+    is left, else it keeps just what is left.
     """
     outcome = _Outcome()
+    for target in targets.values():
+        target.not_after = not_after
     try:
         for org, target in targets.items():
             _restore_phones(ledger, org, target, outcome)
@@ -52,6 +68,11 @@ def cleanup(
             _delete_trunks(ledger, org, target, outcome)
     except KeyboardInterrupt:
         outcome.left += [f"{item} (cleanup interrupted)" for item in _unsettled(ledger, outcome, targets)]
+    except _DeadlinePassed:
+        outcome.left += [f"{item} (cleanup deadline passed)" for item in _unsettled(ledger, outcome, targets)]
+    except Exception as exc:  # a bug must not hide what is left
+        reason = f"cleanup failed: {type(exc).__name__}: {exc}"
+        outcome.left += [f"{item} ({reason})" for item in _unsettled(ledger, outcome, targets)]
     else:
         outcome.left += [
             f"{item} (organization {org}: no key for it in this run)"
@@ -108,22 +129,38 @@ def _settle_journal(ledger: Ledger, outcome: _Outcome, *, clean: bool) -> None:
 
 
 def _send(target: Target, method: str, path: str, body: object | None = None) -> Exchange | str:
-    """One clean-up request, retried on 5xx or no answer; the exchange, or why it got none."""
+    """One clean-up request, retried on 5xx or no answer; the exchange, or why it got none.
+
+    A request that timed out is not retried: a target that hangs would take the whole deadline.
+    """
     from contracts.engine.verdicts import Violation
 
     reason = "no answer"
     for attempt in range(CLEANUP_ATTEMPTS):
         if attempt:
-            time.sleep(CLEANUP_PAUSE * attempt)
+            _pause(target, CLEANUP_PAUSE * attempt)
+        elif target.not_after is not None and time.monotonic() >= target.not_after:
+            raise _DeadlinePassed
         try:
             exchange = target.request("cleanup", method, path, json_body=body)
         except Violation as exc:
             reason = exc.message.removeprefix("expected an HTTP answer, got ")
+            if exc.message.startswith("expected a whole answer within"):
+                if target.not_after is not None and time.monotonic() >= target.not_after:
+                    raise _DeadlinePassed from None
+                return reason
             continue
         if exchange.status < 500:
             return exchange
         reason = f"{method} answered {exchange.status}"
     return reason
+
+
+def _pause(target: Target, seconds: float) -> None:
+    """Sleep before a retry, unless that would pass the cleanup's deadline."""
+    if target.not_after is not None and time.monotonic() + seconds >= target.not_after:
+        raise _DeadlinePassed
+    time.sleep(seconds)
 
 
 def _listed(target: Target, path: str, key: str) -> list[dict[str, Any]] | None:
@@ -142,12 +179,19 @@ def _restore_phones(ledger: Ledger, org: str, target: Target, outcome: _Outcome)
     if not changed:
         return
     listed = _listed(target, "/phone-numbers", "phone_numbers")
-    current = {item.get("id"): item.get("transfer_trunk_id") for item in listed or []}
+    current = {
+        item["id"]: item.get("transfer_trunk_id") for item in listed or [] if isinstance(item.get("id"), str)
+    }
     for phone_id, before in changed.items():
         if listed is not None and phone_id in current and current[phone_id] == before:
             outcome.settled_phones.add((org, phone_id))
             continue
-        answer = _send(target, "PATCH", f"/phone-numbers/{phone_id}", {"transfer_trunk_id": before})
+        try:
+            path = phone_path(phone_id)
+        except UnsafeId as exc:
+            outcome.left.append(f"phone number {phone_id!r} ({exc})")
+            continue
+        answer = _send(target, "PATCH", path, {"transfer_trunk_id": before})
         if isinstance(answer, str):
             outcome.left.append(f"phone number {phone_id} (link to {before}: {answer})")
         elif answer.status in (200, 404):  # 404: the phone number is gone, nothing to put back
@@ -163,14 +207,19 @@ def _delete_trunks(ledger: Ledger, org: str, target: Target, outcome: _Outcome) 
     mine = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org]
     if listed is not None:
         ledger.listed(org, listed)  # picks up trunks named with the run's prefix
-        present = {item.get("id") for item in listed}
+        present = {item["id"] for item in listed if isinstance(item.get("id"), str)}
         mine = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org]
         outcome.settled_trunks.update(tid for tid in mine if tid not in present)
         ours = [tid for tid in mine if tid in present]
     else:  # no list: try every trunk the run recorded (404 means already gone)
         ours = mine
     for trunk_id in ours:
-        answer = _send(target, "DELETE", f"/sip-trunks/{trunk_id}")
+        try:
+            path = trunk_path(trunk_id)
+        except UnsafeId as exc:
+            outcome.left.append(f"trunk {trunk_id!r} ({exc})")
+            continue
+        answer = _send(target, "DELETE", path)
         if isinstance(answer, str):
             outcome.left.append(f"trunk {trunk_id} ({answer})")
         elif answer.status in (204, 404):

@@ -29,6 +29,7 @@ __all__ = [
     "BudgetExhausted",
     "Guard",
     "Refused",
+    "Throttled",
     "is_loopback",
     "parse_duration",
     "parse_rate",
@@ -40,6 +41,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RATE_LIMIT_RETRIES = 8
 # Longer Retry-After values are capped: the time budget bounds the wait anyway.
 MAX_RETRY_AFTER = 60.0
+# All 429 waits of a run together, by default: a target that throttles for longer is not checkable.
+DEFAULT_MAX_RATE_LIMIT_WAIT = 60.0
 _RESOURCE = re.compile(r"^/(?P<kind>sip-trunks|phone-numbers)/(?P<id>[^/?#]+)")
 _RATE = re.compile(r"^(?P<count>\d+(?:\.\d+)?)/(?P<unit>s|sec|second|m|min|minute)$")
 _DURATION = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)(?P<unit>ms|s|m|min|h)?$")
@@ -59,6 +62,10 @@ class BudgetExhausted(KeyboardInterrupt):
     """
 
 
+class Throttled(BudgetExhausted):
+    """The target answered ``429`` past ``--max-rate-limit-wait`` in all: the run stops (exit 2)."""
+
+
 class Refused(ContractsError):
     """The run was about to send a request its safety options forbid; it stops instead."""
 
@@ -71,11 +78,11 @@ def parse_rate(text: str) -> float:
     return float(match["count"]) / _UNIT_SECONDS[match["unit"]]
 
 
-def parse_duration(text: str) -> float:
-    """Seconds from ``"90"``, ``"90s"``, ``"5m"`` or ``"1h"``."""
+def parse_duration(text: str, option: str = "--time-budget") -> float:
+    """Seconds from ``"90"``, ``"90s"``, ``"5m"`` or ``"1h"``; ``option`` names it in the error."""
     match = _DURATION.match(text.strip().lower())
     if match is None or float(match["amount"]) <= 0:
-        raise UsageError(f"--time-budget must look like 90s, 5m or 1h, got {text!r}")
+        raise UsageError(f"{option} must look like 90s, 5m or 1h, got {text!r}")
     unit = match["unit"] or "s"
     return float(match["amount"]) * (0.001 if unit == "ms" else _UNIT_SECONDS[unit])
 
@@ -122,11 +129,14 @@ class Guard:
     rate: float | None = None  # requests per second
     max_requests: int | None = None
     time_budget: float | None = None  # seconds
+    max_rate_limit_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT  # seconds of 429 waits in all
     sleep: Sleep = time.sleep
     clock: Clock = time.monotonic
     sent: int = 0
     rate_limited: int = 0  # 429s waited out
+    rate_limit_waited: float = 0.0  # seconds spent waiting them out
     stopped: str | None = None  # why the budget ended the run
+    throttled: bool = False  # the budget was the 429 waits: no verdict (exit 2)
     cleaning: bool = False  # cleanup is exempt from the budget
     on_answer: AnswerHook | None = None
     _started: float = field(default=0.0, repr=False)
@@ -219,16 +229,36 @@ class Guard:
         if wait > 0:
             self.sleep(wait)
 
-    def wait_out(self, retry_after: str | None) -> None:
-        """Wait as a 429 asks before retrying; ``BudgetExhausted`` if the wait outlasts the budget."""
+    def wait_out(self, retry_after: str | None, *, not_after: float | None = None) -> bool:
+        """Wait as a 429 asks before retrying; False (no wait) when the caller should take the 429 as it is.
+
+        Outside the cleanup, ``Throttled`` once the run's 429 waits would pass
+        ``max_rate_limit_wait`` in all, ``BudgetExhausted`` if the wait outlasts the time
+        budget. The cleanup never raises: past either bound, or past ``not_after`` (its own
+        deadline), it stops waiting and reports what is left.
+        """
         delay = retry_after_seconds(retry_after)
         with self._lock:
+            now = self.clock()
+            over_wait = self.rate_limit_waited + delay > self.max_rate_limit_wait
+            if self.cleaning:
+                if over_wait or (not_after is not None and now + delay > not_after):
+                    return False
+            elif over_wait:
+                self.stopped = (
+                    f"the target answered 429 (rate limited) for over {self.max_rate_limit_wait:g} s "
+                    f"in all ({self.rate_limited + 1} times); "
+                    "raise --max-rate-limit-wait, or slow the run with --rate-limit"
+                )
+                self.throttled = True
+                raise Throttled(self.stopped)
+            elif self.time_budget is not None and now + delay - self._started > self.time_budget:
+                self._stop(f"--time-budget {self.time_budget:g}s spent (waiting out a 429)")
             self.rate_limited += 1
-            budget = None if self.cleaning else self.time_budget
-            if budget is not None and self.clock() + delay - self._started > budget:
-                self._stop(f"--time-budget {budget:g}s spent (waiting out a 429)")
+            self.rate_limit_waited += delay
         if delay > 0:
             self.sleep(delay)
+        return True
 
     def _check_budget(self) -> None:
         if self.stopped is not None:

@@ -2,17 +2,23 @@
 
 Schemathesis sends every case through its schema's transport; the schema loaded for a run
 gets a transport that names created trunks with the run's prefix, swaps a trunk id the
-run did not create for a random unknown one before a write, refuses what the safety
-options forbid, paces and budgets the requests, waits out ``429`` and tells the ledger what
-came back.
+run did not create (or one that is no single path segment) for a random unknown one before
+a write, refuses what the safety options forbid, paces and budgets the requests, waits out
+``429``, tells the ledger what came back, and sends through the same bounds as our own
+client (``contracts.http.requests_adapter``: whole-request deadline, body cap).
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
-from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, Guard, Refused
+import requests
+
+from contracts.http import bounded, requests_adapter
+from contracts.http.paths import confined
+from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, SAFE_METHODS, Guard, Refused
 
 if TYPE_CHECKING:
     from schemathesis import Case, Response
@@ -21,9 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["GuardedTransport", "guard_schema"]
 
 
-def guard_schema(schema: OpenApiSchema, guard: Guard) -> OpenApiSchema:
-    """``schema`` with every request of its cases sent through ``guard`` (in place; returned for chaining)."""
-    transport = GuardedTransport(schema.transport, guard)
+def guard_schema(schema: OpenApiSchema, guard: Guard, *, timeout: float, max_body: int) -> OpenApiSchema:
+    """``schema`` with every request of its cases sent through ``guard`` (in place; returned for chaining).
+
+    ``timeout``: seconds for a whole request; ``max_body``: bytes of an answer read at most.
+    """
+    transport = GuardedTransport(schema.transport, guard, timeout=timeout, max_body=max_body)
     base = type(schema)
     # `transport` is a property of the schema class; a subclass per run overrides it (clones keep it).
     schema.__class__ = type(f"Guarded{base.__name__}", (base,), {"transport": property(lambda _: transport)})
@@ -44,9 +53,14 @@ def _authorizations(case: Case, kwargs: dict[str, Any]) -> str | None:
 class GuardedTransport:
     """Schemathesis's transport, with the guard before and after each request."""
 
-    def __init__(self, inner: Any, guard: Guard) -> None:
+    def __init__(
+        self, inner: Any, guard: Guard, *, timeout: float = 10.0, max_body: int = bounded.DEFAULT_MAX_BODY
+    ) -> None:
         self._inner = inner
         self.guard = guard
+        self.timeout = timeout
+        self.max_body = max_body
+        self._session: requests.Session | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -55,11 +69,15 @@ class GuardedTransport:
         guard = self.guard
         method = case.method.upper()
         authorization = _authorizations(case, kwargs)
-        if guard.swaps_id(method, case.formatted_path) and guard.org_of(authorization) is not None:
+        swap = method not in SAFE_METHODS and not _single_segments(case)
+        if swap or (guard.swaps_id(method, case.formatted_path) and guard.org_of(authorization) is not None):
             # Never write to what the run did not create: the same request to an id nothing has.
-            for name in list(case.path_parameters):
+            for name in list(case.path_parameters or {}):
                 case.path_parameters[name] = str(uuid.uuid4())
         path = case.formatted_path
+        if method not in SAFE_METHODS and not confined(path):
+            raise Refused(f"refused to send {method} {path}: outside /sip-trunks and /phone-numbers")
+        kwargs["session"] = self._bounded(kwargs.get("session"))
         refusal = guard.refusal(method, path, authorization)
         if refusal is not None:
             raise Refused(f"refused to send {refusal}")
@@ -79,5 +97,25 @@ class GuardedTransport:
             if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
                 break
             retry_after = response.headers.get("retry-after") or [None]
-            guard.wait_out(retry_after[0])
+            if not guard.wait_out(retry_after[0]):
+                break
         return response
+
+    def _bounded(self, session: requests.Session | None) -> requests.Session:
+        """The session schemathesis passed (or one of ours), sending through the bounded adapter."""
+        if session is None:
+            if self._session is None:
+                self._session = requests.Session()
+            session = self._session
+        requests_adapter.mount(session, timeout=self.timeout, max_body=self.max_body)
+        return session
+
+
+def _single_segments(case: Case) -> bool:
+    """Whether every path parameter is one segment a client or server will not resolve."""
+    for value in (case.path_parameters or {}).values():
+        if not isinstance(value, str):
+            continue
+        if any(char in value for char in "/?#\\") or unquote(value) in ("", ".", ".."):
+            return False
+    return True

@@ -115,7 +115,10 @@ def load_schema(ctx: RunContext, *, stateful: bool) -> OpenApiSchema:
         schema = schemathesis.openapi.from_path(ctx.config.spec_path, config=config)
     except Exception as exc:  # any reason the spec cannot be loaded ends the run
         raise InvalidSpec(f"{ctx.config.spec_path} cannot be loaded by schemathesis: {exc}") from exc
-    return guard_schema(schema, ctx.guard)  # every generated request passes the run's guard
+    # Every generated request passes the run's guard, within the run's bounds.
+    return guard_schema(
+        schema, ctx.guard, timeout=ctx.config.request_timeout, max_body=ctx.config.max_response_size
+    )
 
 
 @dataclass

@@ -15,6 +15,7 @@ from contracts.engine.context import RunContext
 from contracts.engine.events import CheckSkipped, Event, Progress
 from contracts.engine.verdicts import Violation
 from contracts.http.client import Exchange, Target
+from contracts.http.paths import phone_path, safe_id, trunk_path
 
 __all__ = ["run"]
 
@@ -42,7 +43,7 @@ def run(ctx: RunContext) -> Iterator[Event]:
         },
     )
     trunk = _json(created)
-    if created.status != 201 or not isinstance(trunk, dict) or not isinstance(trunk.get("id"), str):
+    if created.status != 201 or not isinstance(trunk, dict) or not safe_id(trunk.get("id")):
         for name in selected:
             yield CheckSkipped(name, f"could not create a trunk to probe with: {created.describe()}")
         return
@@ -65,7 +66,7 @@ def run(ctx: RunContext) -> Iterator[Event]:
             yield ctx.violation(violation.with_history(history or violation.exchanges))
         else:
             ctx.tally.passed(name)
-    owner.request("isolation_delete", "DELETE", f"/sip-trunks/{trunk_id}")  # clean up
+    owner.request("isolation_delete", "DELETE", trunk_path(trunk_id))  # clean up
 
 
 class _Skip(Exception):
@@ -99,12 +100,12 @@ def _list(other: Target, trunk_id: str) -> None:
 
 
 def _get(owner: Target, other: Target, trunk_id: str) -> None:
-    got = other.request("isolation_get", "GET", f"/sip-trunks/{trunk_id}")
+    got = other.request("isolation_get", "GET", trunk_path(trunk_id))
     if got.status != 404:
         raise Violation.expected("isolation_get", "404 for another organization's trunk", got.describe(), got)
     phones = _phone_ids(owner, "isolation_get")
     if phones:
-        seen = other.request("isolation_get", "GET", f"/phone-numbers/{phones[0]}")
+        seen = other.request("isolation_get", "GET", phone_path(phones[0]))
         if seen.status != 404:
             raise Violation.expected(
                 "isolation_get", "404 for another organization's phone number", seen.describe(), seen
@@ -112,12 +113,12 @@ def _get(owner: Target, other: Target, trunk_id: str) -> None:
 
 
 def _delete(owner: Target, other: Target, trunk_id: str) -> None:
-    deleted = other.request("isolation_delete", "DELETE", f"/sip-trunks/{trunk_id}")
+    deleted = other.request("isolation_delete", "DELETE", trunk_path(trunk_id))
     if deleted.status != 404:
         raise Violation.expected(
             "isolation_delete", "404 for deleting another organization's trunk", deleted.describe(), deleted
         )
-    still = owner.request("isolation_delete", "GET", f"/sip-trunks/{trunk_id}")
+    still = owner.request("isolation_delete", "GET", trunk_path(trunk_id))
     if still.status != 200:
         raise Violation.expected(
             "isolation_delete", "the trunk still there for its owner", still.describe(), deleted, still
@@ -128,15 +129,15 @@ def _link(other: Target, trunk_id: str) -> None:
     phones = _phone_ids(other, "isolation_link")
     if not phones:
         raise _Skip("the second organization has no phone numbers to link")
-    before = other.request("isolation_link", "GET", f"/phone-numbers/{phones[0]}")
+    before = other.request("isolation_link", "GET", phone_path(phones[0]))
     linked = other.request(
-        "isolation_link", "PATCH", f"/phone-numbers/{phones[0]}", json_body={"transfer_trunk_id": trunk_id}
+        "isolation_link", "PATCH", phone_path(phones[0]), json_body={"transfer_trunk_id": trunk_id}
     )
     if linked.status != 422:
         raise Violation.expected(
             "isolation_link", "422 for linking to another organization's trunk", linked.describe(), linked
         )
-    after = other.request("isolation_link", "GET", f"/phone-numbers/{phones[0]}")
+    after = other.request("isolation_link", "GET", phone_path(phones[0]))
     if _json(after) != _json(before):
         raise Violation.expected(
             "isolation_link", "the phone number unchanged after the 422", after.describe(), linked, after
@@ -151,5 +152,5 @@ def _phone_ids(target: Target, check: str) -> list[str]:
     return [
         item["id"]
         for item in body["phone_numbers"]
-        if isinstance(item, dict) and isinstance(item.get("id"), str)
+        if isinstance(item, dict) and safe_id(item.get("id"))
     ]

@@ -23,6 +23,7 @@ from contracts.engine.events import CheckSkipped, Event, FailureFound, Progress
 from contracts.engine.verdicts import Violation
 from contracts.http.client import Exchange
 from contracts.http.curl import Masker, render
+from contracts.http.paths import phone_path, safe_id, trunk_path
 
 __all__ = ["CHECKS", "MEDIA_TYPE", "MEDIA_TYPES", "ODD_JSON", "OddBody", "odd_bodies", "run"]
 
@@ -103,7 +104,7 @@ def run(ctx: RunContext) -> Iterator[Event]:
             yield from steps[name](ctx, created)
     for trunk_id in created:
         with suppress(Violation):  # best effort: the run's clean-up deletes them too, and says what is left
-            ctx.target.request(MEDIA_TYPE, "DELETE", f"/sip-trunks/{trunk_id}")
+            ctx.target.request(MEDIA_TYPE, "DELETE", trunk_path(trunk_id))
 
 
 def _valid_body(ctx: RunContext, label: str) -> dict[str, Any]:
@@ -124,7 +125,7 @@ def _trunk(exchange: Exchange) -> dict[str, Any] | None:
         body = exchange.json()
     except ValueError:
         return None
-    if exchange.status != 201 or not isinstance(body, dict) or not isinstance(body.get("id"), str):
+    if exchange.status != 201 or not isinstance(body, dict) or not safe_id(body.get("id")):
         return None
     return body
 
@@ -181,7 +182,7 @@ def _same_trunk(
 def _odd_json(ctx: RunContext, created: list[str]) -> Iterator[Event]:
     """Each odd body is refused with a 4xx problem, never a 5xx, and the target still lists trunks."""
     # An id no phone number has: the PATCH can change nothing, even with --no-phone-writes.
-    phone = f"/phone-numbers/{uuid.UUID(int=ctx.config.seed + 1, version=4)}"
+    phone = phone_path(str(uuid.UUID(int=ctx.config.seed + 1, version=4)))
     for odd in odd_bodies(_valid_body(ctx, "odd json")):
         yield Progress("robustness", f"POST /sip-trunks and PATCH /phone-numbers/{{id}} with {odd.label}")
         sends = (

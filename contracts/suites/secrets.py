@@ -14,6 +14,7 @@ from contracts.engine.context import RunContext
 from contracts.engine.events import Event, Progress
 from contracts.engine.verdicts import Violation
 from contracts.http.client import Exchange, Target
+from contracts.http.paths import safe_id, trunk_path
 
 __all__ = ["CHECK", "run"]
 
@@ -32,7 +33,7 @@ def run(ctx: RunContext) -> Iterator[Event]:
             yield ctx.violation(violation.with_history(target.since(mark)), operation=label)
     for trunk_id in created_ids:
         try:
-            target.request(CHECK, "DELETE", f"/sip-trunks/{trunk_id}")
+            target.request(CHECK, "DELETE", trunk_path(trunk_id))
         except Violation as violation:
             yield ctx.violation(violation, operation="DELETE /sip-trunks/{id}")
 
@@ -54,8 +55,10 @@ def _probes(ctx: RunContext, created_ids: list[str]) -> list[tuple[str, Callable
             trunk_id = created.json()["id"]
         except (ValueError, KeyError, TypeError):
             return
+        if not safe_id(trunk_id):
+            return
         created_ids.append(trunk_id)
-        target.request(CHECK, "GET", f"/sip-trunks/{trunk_id}")
+        target.request(CHECK, "GET", trunk_path(trunk_id))
         target.request(CHECK, "GET", "/sip-trunks")
 
     def raw(content: bytes, content_type: str) -> Callable[[Target], Exchange]:

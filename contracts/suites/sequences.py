@@ -15,6 +15,7 @@ from contracts.engine.context import RunContext
 from contracts.engine.events import CheckSkipped, Event, Progress
 from contracts.engine.verdicts import Violation
 from contracts.http.client import Exchange, Target
+from contracts.http.paths import phone_path, safe_id, trunk_path
 from contracts.suites import generated
 
 __all__ = ["CHECK", "run"]
@@ -63,7 +64,9 @@ def _phones(exchange: Exchange) -> dict[str, Any] | None:
     ):
         return None
     return {
-        item["id"]: item.get("transfer_trunk_id") for item in body["phone_numbers"] if isinstance(item, dict)
+        item["id"]: item.get("transfer_trunk_id")
+        for item in body["phone_numbers"]
+        if isinstance(item, dict) and safe_id(item.get("id"))
     }
 
 
@@ -79,14 +82,14 @@ def _cascade(ctx: RunContext) -> Iterator[Event]:
         for index in range(len(phone_ids)):
             created = steps.send("POST", "/sip-trunks", _trunk_body(ctx, index))
             trunk = _json(created)
-            if created.status != 201 or not isinstance(trunk, dict) or "id" not in trunk:
+            if created.status != 201 or not isinstance(trunk, dict) or not safe_id(trunk.get("id")):
                 raise steps.fail("201 with the created trunk", created.describe())
             trunks.append(trunk["id"])
         for phone_id, trunk_id in zip(phone_ids, trunks, strict=True):
-            linked = steps.send("PATCH", f"/phone-numbers/{phone_id}", {"transfer_trunk_id": trunk_id})
+            linked = steps.send("PATCH", phone_path(phone_id), {"transfer_trunk_id": trunk_id})
             if linked.status != 200 or (_json(linked) or {}).get("transfer_trunk_id") != trunk_id:
                 raise steps.fail(f"200 with transfer_trunk_id {trunk_id}", linked.describe())
-        deleted = steps.send("DELETE", f"/sip-trunks/{trunks[0]}")
+        deleted = steps.send("DELETE", trunk_path(trunks[0]))
         if deleted.status != 204:
             raise steps.fail("204 for the delete", deleted.describe())
         after = _phones(steps.send("GET", "/phone-numbers"))
@@ -123,12 +126,12 @@ def _restore(target: Target, trunks: list[str], phone_ids: list[str], before: di
     """Delete what the sequence created and put the phone numbers back as they were."""
     try:
         for trunk_id in trunks:
-            target.request(CHECK, "DELETE", f"/sip-trunks/{trunk_id}")
+            target.request(CHECK, "DELETE", trunk_path(trunk_id))
         for phone_id in phone_ids:
             target.request(
                 CHECK,
                 "PATCH",
-                f"/phone-numbers/{phone_id}",
+                phone_path(phone_id),
                 json_body={"transfer_trunk_id": before[phone_id]},
             )
     except Violation:

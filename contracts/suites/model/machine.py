@@ -36,6 +36,7 @@ from contracts.engine.context import RunContext
 from contracts.engine.events import CheckSkipped, Event, Progress
 from contracts.engine.verdicts import Tally, Violation
 from contracts.http.client import Exchange, Target
+from contracts.http.paths import phone_path, safe_id, trunk_path
 from contracts.secrets import SecretBook
 from contracts.suites.model.state import DEFAULT_PORT, TRUNK_FIELDS, OrgModel, TrunkInput
 from contracts.suites.model.strategies import trunk_inputs, unknown_ids
@@ -180,7 +181,7 @@ class TrunksMachine(RuleBasedStateMachine):
         phones = {
             item["id"]: item.get("transfer_trunk_id")
             for item in numbers
-            if isinstance(item, dict) and isinstance(item.get("id"), str)
+            if isinstance(item, dict) and safe_id(item.get("id"))
         }
         self.model.start(phones)
         self.harness.phone_count = len(phones)
@@ -215,8 +216,8 @@ class TrunksMachine(RuleBasedStateMachine):
         trunk_id = trunk.get("id")
         self.verify(
             "create_answers_trunk",
-            isinstance(trunk_id, str) and trunk_id not in self.model.created,
-            "a new id",
+            safe_id(trunk_id) and trunk_id not in self.model.created,
+            "a new id that names one resource",
             repr(trunk_id),
         )
         self.verify(
@@ -233,7 +234,7 @@ class TrunksMachine(RuleBasedStateMachine):
         self._read_back(trunk_id)
 
     def _read_back(self, trunk_id: str) -> None:
-        got = self.send("get_matches_create", "GET", f"/sip-trunks/{trunk_id}")
+        got = self.send("get_matches_create", "GET", trunk_path(trunk_id))
         self.verify("get_matches_create", got.status == 200, "200", got.describe())
         expected = self.model.trunks[trunk_id]
         self.verify(
@@ -245,7 +246,7 @@ class TrunksMachine(RuleBasedStateMachine):
 
     @rule(trunk_id=consumes(trunks))
     def delete(self, trunk_id: str) -> None:
-        deleted = self.send("delete_removes_trunk", "DELETE", f"/sip-trunks/{trunk_id}")
+        deleted = self.send("delete_removes_trunk", "DELETE", trunk_path(trunk_id))
         self.verify(
             "delete_removes_trunk",
             deleted.status == 204 and not deleted.body,
@@ -253,16 +254,16 @@ class TrunksMachine(RuleBasedStateMachine):
             deleted.describe(),
         )
         self.model.delete(trunk_id)
-        again = self.send("delete_removes_trunk", "GET", f"/sip-trunks/{trunk_id}")
+        again = self.send("delete_removes_trunk", "GET", trunk_path(trunk_id))
         self.verify(
             "delete_removes_trunk", again.status == 404, "404 for GET of the deleted trunk", again.describe()
         )
-        twice = self.send("delete_removes_trunk", "DELETE", f"/sip-trunks/{trunk_id}")
+        twice = self.send("delete_removes_trunk", "DELETE", trunk_path(trunk_id))
         self.verify("delete_removes_trunk", twice.status == 404, "404 for a second DELETE", twice.describe())
 
     @rule(trunk_id=unknown_ids(), method=st.sampled_from(["GET", "DELETE"]))
     def unknown_id(self, trunk_id: str, method: str) -> None:
-        answer = self.send("unknown_id_is_404", method, f"/sip-trunks/{trunk_id}")
+        answer = self.send("unknown_id_is_404", method, trunk_path(trunk_id))
         self.verify(
             "unknown_id_is_404", answer.status == 404, f"404 for {method} of an unknown id", answer.describe()
         )
@@ -278,7 +279,7 @@ class TrunksMachine(RuleBasedStateMachine):
     @rule(phone_id=phones, trunk_id=unknown_ids().filter(lambda value: len(value) == 36))
     def link_missing(self, phone_id: str, trunk_id: str) -> None:
         patched = self.send(
-            "unknown_trunk_is_422", "PATCH", f"/phone-numbers/{phone_id}", {"transfer_trunk_id": trunk_id}
+            "unknown_trunk_is_422", "PATCH", phone_path(phone_id), {"transfer_trunk_id": trunk_id}
         )
         self.verify(
             "unknown_trunk_is_422", patched.status == 422, "422 for an unknown trunk", patched.describe()
@@ -286,7 +287,7 @@ class TrunksMachine(RuleBasedStateMachine):
 
     def _patch(self, phone_id: str, trunk_id: str | None) -> None:
         check = "phone_links_match_model"
-        patched = self.send(check, "PATCH", f"/phone-numbers/{phone_id}", {"transfer_trunk_id": trunk_id})
+        patched = self.send(check, "PATCH", phone_path(phone_id), {"transfer_trunk_id": trunk_id})
         body = self.body_of(patched)
         ok = patched.status == 200 and isinstance(body, dict) and body.get("id") == phone_id
         self.verify(
@@ -324,7 +325,9 @@ class TrunksMachine(RuleBasedStateMachine):
         body = self.body_of(listed)
         items = body.get("phone_numbers") if isinstance(body, dict) else None
         actual = {
-            item.get("id"): item.get("transfer_trunk_id") for item in items or [] if isinstance(item, dict)
+            item["id"]: item.get("transfer_trunk_id")
+            for item in items or []
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
         }
         expected = self.model.phones
         actual = {key: value for key, value in actual.items() if key in expected}
@@ -342,13 +345,13 @@ class TrunksMachine(RuleBasedStateMachine):
         target = self.harness.target
         try:
             for trunk_id in list(self.model.trunks):
-                target.request("delete_removes_trunk", "DELETE", f"/sip-trunks/{trunk_id}")
+                target.request("delete_removes_trunk", "DELETE", trunk_path(trunk_id))
             for phone_id, initial in self.model.initial_phones.items():
                 if self.model.phones.get(phone_id) != initial and initial not in self.model.created:
                     target.request(
                         "phone_links_match_model",
                         "PATCH",
-                        f"/phone-numbers/{phone_id}",
+                        phone_path(phone_id),
                         json_body={"transfer_trunk_id": initial},
                     )
         except Violation:
@@ -416,7 +419,7 @@ def _long_list(ctx: RunContext) -> Iterator[Event]:
         for _ in range(LONG_LIST):
             created = target.request(check, "POST", "/sip-trunks", json_body=body)
             trunk = TrunksMachine.body_of(created)
-            if created.status != 201 or not isinstance(trunk, dict) or not isinstance(trunk.get("id"), str):
+            if created.status != 201 or not isinstance(trunk, dict) or not safe_id(trunk.get("id")):
                 break
             creates.append(created)
             model.add(trunk)
@@ -443,7 +446,7 @@ def _long_list(ctx: RunContext) -> Iterator[Event]:
     finally:
         try:
             for trunk_id in model.trunks:
-                target.request(check, "DELETE", f"/sip-trunks/{trunk_id}")
+                target.request(check, "DELETE", trunk_path(trunk_id))
         except Violation:
             pass  # clean-up is best effort; a broken delete shows in the programs
 

@@ -82,4 +82,8 @@ class OrgModel:
 
     def restricted(self, listed: list[Any]) -> list[Any]:
         """The items of a list answer that are trunks this run created (the account may hold others)."""
-        return [item for item in listed if isinstance(item, dict) and item.get("id") in self.created]
+        return [
+            item
+            for item in listed
+            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"] in self.created
+        ]
