@@ -176,7 +176,7 @@ def run(config: CheckConfig) -> Iterator[Event]:
             raise
         if guard.stopped is not None:
             notes.append(f"stopped early: {guard.stopped}; the results cover the requests sent until then")
-        cleaned = _cleanup(ctx)
+        cleaned = _cleanup(ctx, interrupted=guard.throttled)  # throttled: no summary follows
         yield cleaned
         if guard.throttled:
             raise TargetThrottled(f"no verdict: {guard.stopped}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -216,7 +217,15 @@ class Guard:
     # -- pace and budget ------------------------------------------------------------------------
 
     def admit(self) -> None:
-        """Wait for the rate limit, then spend one request; ``BudgetExhausted`` when none is left."""
+        """Wait for the rate limit, then spend one request; ``BudgetExhausted`` when none is left.
+
+        While a Ctrl-C, SIGTERM or spent budget unwinds the stack, a suite's own ``finally``
+        sends nothing (the in-flight interrupt goes on): the engine's cleanup, under its
+        deadline, undoes the run, and a target that hangs cannot hold the way out.
+        """
+        unwinding = sys.exc_info()[1]
+        if isinstance(unwinding, KeyboardInterrupt) and not self.cleaning:
+            raise unwinding
         with self._lock:
             if not self.cleaning:
                 self._check_budget()
