@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck check spec docs bench soak memory hostile hostile-state mutants clean
+.PHONY: run test lint typecheck check spec docs bench soak memory hostile hostile-state hostile-target mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ hostile: $(STAMP)
 # Hostile clients at the application level: organizations' memory, admin exports' stalls.
 hostile-state: $(STAMP)
 	$(BIN)/python -m benchmarks.hostile_state $(ARGS)
+
+# Hostile targets facing the checker: its peak memory and time against endless, huge, dripped and 429 answers.
+hostile-target: $(STAMP)
+	$(BIN)/python -m benchmarks.hostile_target $(ARGS)
 
 # The default check against every mutant of tests/contracts/mutants.py: when and how each is caught.
 mutants: $(STAMP)

@@ -306,7 +306,7 @@ def _list_checks() -> str:
 @click.option(
     "--max-response-size",
     metavar="SIZE",
-    help="Read at most this much of an answer; a larger one is a violation [default: 8MiB].",
+    help="Read at most this much of an answer; a larger one is a violation [default: 2MiB].",
 )
 @click.option(
     "--max-rate-limit-wait",

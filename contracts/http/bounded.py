@@ -40,8 +40,9 @@ __all__ = [
     "format_size",
 ]
 
-# Far above the contract's largest answer: 1,000 trunks of the longest fields are ~1.2 MB.
-DEFAULT_MAX_BODY = 8 * 1024 * 1024
+# Above the contract's largest answer (1,000 trunks, every field at its longest: 0.9 MB), and low
+# enough that a target answering just under it every time keeps the checker under ~300 MiB.
+DEFAULT_MAX_BODY = 2 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 # The current request's deadline (``time.monotonic()``), None outside ``deadline()``.

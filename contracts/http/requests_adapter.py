@@ -18,10 +18,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
+from urllib3.exceptions import ReadTimeoutError
 
 from contracts.http import bounded
 
-__all__ = ["BoundedAdapter", "ResponseTooLarge", "mount"]
+__all__ = ["BoundedAdapter", "DeadlineExceeded", "ResponseTooLarge", "mount"]
 
 # Headers that describe the body as it came over the wire; ``fetch`` hands back the decoded body.
 _WIRE_ONLY = ("content-encoding", "content-length", "transfer-encoding")
@@ -29,6 +30,23 @@ _WIRE_ONLY = ("content-encoding", "content-length", "transfer-encoding")
 
 class ResponseTooLarge(requests.exceptions.RequestException):
     """The answer's body is over the run's cap: reading stopped there."""
+
+    @property
+    def detail(self) -> str:
+        return str(self)
+
+
+class DeadlineExceeded(requests.exceptions.ReadTimeout):
+    """No whole answer within the run's request timeout; ``detail`` says where it stopped.
+
+    Shaped as ``requests`` shapes a read timeout (a urllib3 error naming ``read timeout=N``),
+    which schemathesis parses to describe it.
+    """
+
+    def __init__(self, detail: str, *, timeout: float, request: requests.PreparedRequest) -> None:
+        inner = ReadTimeoutError(None, request.url or "", f"Read timed out. (read timeout={timeout:g})")  # type: ignore[arg-type]
+        super().__init__(inner, request=request)
+        self.detail = detail
 
 
 class BoundedAdapter(HTTPAdapter):
@@ -67,7 +85,7 @@ class BoundedAdapter(HTTPAdapter):
         except bounded.ResponseTooLarge as exc:
             raise ResponseTooLarge(f"answer too large: {exc}", request=request) from exc
         except httpx.TimeoutException as exc:
-            raise requests.exceptions.ReadTimeout(str(exc), request=request) from exc
+            raise DeadlineExceeded(str(exc), timeout=self.timeout, request=request) from exc
         except httpx.TransportError as exc:
             reason = f"{type(exc).__name__}: {exc}"
             raise requests.exceptions.ConnectionError(reason, request=request) from exc

@@ -209,8 +209,11 @@ def _delete_trunks(ledger: Ledger, org: str, target: Target, outcome: _Outcome) 
         ledger.listed(org, listed)  # picks up trunks named with the run's prefix
         present = {item["id"] for item in listed if isinstance(item.get("id"), str)}
         mine = [tid for tid, (owner, _) in ledger.trunks.items() if owner == org]
-        outcome.settled_trunks.update(tid for tid in mine if tid not in present)
-        ours = [tid for tid in mine if tid in present]
+        # Gone: unlisted and deleted (204/404) during the run. A list is the target's word,
+        # and a broken one may omit a trunk that is there: those are deleted anyway.
+        gone = {tid for tid in mine if tid not in present and tid in ledger.gone}
+        outcome.settled_trunks.update(gone)
+        ours = [tid for tid in mine if tid not in gone]
     else:  # no list: try every trunk the run recorded (404 means already gone)
         ours = mine
     for trunk_id in ours:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from contracts.errors import ContractsError, UsageError
 from contracts.safety.ledger import Ledger
@@ -292,6 +292,11 @@ class Guard:
             self.on_answer(method, path, status)
         path = path.split("?", 1)[0].rstrip("/")
         method = method.upper()
+        match = _RESOURCE.match(path)
+        if method == "DELETE" and status in (204, 404) and match is not None:
+            if match["kind"] == "sip-trunks":
+                self.ledger.deleted(unquote(match["id"]))
+            return
         if method not in ("POST", "GET") or status not in (200, 201) or not content:
             return
         if path not in ("/sip-trunks", "/phone-numbers"):

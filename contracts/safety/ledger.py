@@ -73,6 +73,8 @@ class Ledger:
     # trunk id -> (organization, name), in creation order.
     trunks: dict[str, tuple[str, str]] = field(default_factory=dict)
     foreign: set[str] = field(default_factory=set)
+    # The run's trunks that a DELETE answered 204 or 404 for: the cleanup need not ask again.
+    gone: set[str] = field(default_factory=set)
     # (organization, phone id) -> transfer_trunk_id when first seen, and before the run changed it.
     phones_seen: dict[tuple[str, str], str | None] = field(default_factory=dict)
     phones_changed: dict[tuple[str, str], str | None] = field(default_factory=dict)
@@ -115,6 +117,12 @@ class Ledger:
             else:
                 with self._lock:
                     self.foreign.add(trunk_id)
+
+    def deleted(self, trunk_id: str) -> None:
+        """A DELETE of one of the run's trunks answered 204 or 404: it is gone."""
+        with self._lock:
+            if trunk_id in self.trunks:
+                self.gone.add(trunk_id)
 
     def is_foreign(self, trunk_id: str) -> bool:
         """Whether ``trunk_id`` was listed and is not the run's."""

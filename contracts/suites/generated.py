@@ -217,7 +217,8 @@ def _error(ctx: RunContext, event: st_events.NonFatalError) -> Iterator[Event]:
     import requests
 
     info = event.info
-    message = ctx.masker.mask(f"{info.title}: {info.message}")
+    detail = getattr(event.value, "detail", None)  # ours: the whole-request deadline, the body cap
+    message = ctx.masker.mask(detail if isinstance(detail, str) else f"{info.title}: {info.message}")
     if isinstance(event.value, requests.RequestException):
         ctx.tally.failed("not_a_server_error")
         yield from ctx.tally.drain()

@@ -150,7 +150,5 @@ def _phone_ids(target: Target, check: str) -> list[str]:
     if listed.status != 200 or not isinstance(body, dict) or not isinstance(body.get("phone_numbers"), list):
         return []
     return [
-        item["id"]
-        for item in body["phone_numbers"]
-        if isinstance(item, dict) and safe_id(item.get("id"))
+        item["id"] for item in body["phone_numbers"] if isinstance(item, dict) and safe_id(item.get("id"))
     ]
