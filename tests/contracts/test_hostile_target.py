@@ -214,5 +214,6 @@ def test_ids_from_the_target_never_steer_a_write_out_of_the_collections(
     assert cleaned is not None and cleaned.deleted
     # The ids the target made up are reported, never sent; the real trunks, found by their
     # names in the list, are deleted by their real ids.
-    assert cleaned.left and all("cannot name one resource: not sent in a path" in item for item in cleaned.left)
+    assert cleaned.left
+    assert all("cannot name one resource: not sent in a path" in item for item in cleaned.left)
     assert _run_trunks(base_url) == []
