@@ -6,6 +6,7 @@ stops by itself; the assertions are on what the checker reports and leaves behin
 
 from __future__ import annotations
 
+import random
 import re
 import signal
 import subprocess
@@ -217,3 +218,46 @@ def test_ids_from_the_target_never_steer_a_write_out_of_the_collections(
     assert cleaned.left
     assert all("cannot name one resource: not sent in a path" in item for item in cleaned.left)
     assert _run_trunks(base_url) == []
+
+
+ODD_VALUES: tuple[Any, ...] = (None, {}, [], 0, -1, "x", "..", True, {"id": {}}, [[]], 1e308, "\u0000")
+
+
+def _shape_shifter(seed: int) -> Callable[[Seen], None]:
+    """Answers with a random value of the JSON tree replaced by an odd one, one time in three."""
+    draw = random.Random(seed)
+
+    def change(seen: Seen) -> None:
+        body = seen.json()
+        if body is None or draw.random() > 1 / 3:
+            return
+        slots: list[tuple[Any, Any]] = []
+
+        def walk(node: Any) -> None:
+            items = (
+                node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+            )
+            for key, value in list(items):
+                slots.append((node, key))
+                walk(value)
+
+        walk(body)
+        if not slots:
+            seen.set_json(draw.choice(ODD_VALUES))
+            return
+        node, key = draw.choice(slots)
+        node[key] = draw.choice(ODD_VALUES)
+        seen.set_json(body)
+
+    return change
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_answers_of_any_shape_are_violations_never_a_crash_and_the_cleanup_always_reports(
+    serve: Callable[..., str], run_checks: RunChecks, seed: int
+) -> None:
+    base_url, _ = _wrapped(serve, lambda app: Shapes(app, _shape_shifter(seed)))
+    finished, _ = run_checks(base_url, EVERY_SUITE, max_examples=3, seed=seed)
+    assert finished.failures
+    assert finished.cleanup is not None
+    assert all(failure.message for failure in finished.failures)

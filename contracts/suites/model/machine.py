@@ -216,6 +216,12 @@ class TrunksMachine(RuleBasedStateMachine):
         trunk_id = trunk.get("id")
         self.verify(
             "create_answers_trunk",
+            isinstance(trunk.get("created_at"), str),
+            "created_at as a string",
+            repr(trunk.get("created_at")),
+        )
+        self.verify(
+            "create_answers_trunk",
             safe_id(trunk_id) and trunk_id not in self.model.created,
             "a new id that names one resource",
             repr(trunk_id),
@@ -419,8 +425,13 @@ def _long_list(ctx: RunContext) -> Iterator[Event]:
         for _ in range(LONG_LIST):
             created = target.request(check, "POST", "/sip-trunks", json_body=body)
             trunk = TrunksMachine.body_of(created)
-            if created.status != 201 or not isinstance(trunk, dict) or not safe_id(trunk.get("id")):
-                break
+            if (
+                created.status != 201
+                or not isinstance(trunk, dict)
+                or not safe_id(trunk.get("id"))
+                or not isinstance(trunk.get("created_at"), str)
+            ):
+                break  # the programs report a broken create
             creates.append(created)
             model.add(trunk)
         if len(creates) < 2:
