@@ -30,6 +30,8 @@ _PASSWORD_MEMBER = re.compile(
 )
 # Foreign passwords are remembered up to this many, so a long run keeps scanning fast.
 MAX_REMEMBERED = 200
+# Passwords a client is known to have sent (``keep``): the newest this many are searched.
+MAX_KEPT = 500
 MIN_DISTINCTIVE_LENGTH = 8
 MIN_DISTINCT_CHARACTERS = 4
 
@@ -94,6 +96,8 @@ class SecretBook:
         # found only inside such text is no leak.
         self._public: set[str] = set()
         self._remembered = 0
+        # Passwords kept with ``keep``, oldest first (a dict as an ordered set).
+        self._kept: dict[str, None] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -133,6 +137,33 @@ class SecretBook:
                 return password in self._needles
             self._remembered += 1
             self._add(password)
+        return True
+
+    def keep(self, password: object, *, beside: Iterable[object] = (), limit: int = MAX_KEPT) -> bool:
+        """Search for a password a client is known to have sent, in every form; the newest ``limit`` kept.
+
+        For traffic the run did not make (the proxy): any password of 8 characters or more
+        is searched, not only distinctive ones, since it was sent as a password. Forms
+        shorter than 8 characters (base64 fragments of a short password) are left out:
+        they would match by chance. Past ``limit`` passwords, the oldest is forgotten.
+        """
+        others = [value for value in beside if isinstance(value, str)]
+        if not isinstance(password, str) or len(password) < MIN_DISTINCTIVE_LENGTH:
+            return False
+        if any(password in value for value in others):
+            return False  # echoed inside another field of the same request: no leak to find
+        with self._lock:
+            if password in self._kept:
+                self._kept[password] = self._kept.pop(password)  # now the newest
+                return True
+            self._kept[password] = None
+            for form, text in _forms(password, own=True):
+                if len(text) >= MIN_DISTINCTIVE_LENGTH:
+                    self._needles.setdefault(text, (form, password, False))
+            while len(self._kept) > limit:
+                oldest = next(iter(self._kept))
+                del self._kept[oldest]
+                self._needles = {k: v for k, v in self._needles.items() if v[1] != oldest}
         return True
 
     def note_public(self, values: Iterable[object]) -> None:
