@@ -31,9 +31,10 @@ def media_type(headers: Headers) -> str | None:
 
 
 def _json(body: bytes) -> Any:
+    """The JSON text of a UTF-8 body; a byte order mark is not JSON (RFC 8259 §8.1), as the API says."""
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return NOT_JSON
 
 

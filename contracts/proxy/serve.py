@@ -77,8 +77,8 @@ def write_reports(app: ProxyApp, elapsed: float) -> None:
 
 @contextmanager
 def running_proxy(config: ProxyConfig, say: Callable[[str], None] | None = None) -> Iterator[RunningProxy]:
-    """Serve the proxy on 127.0.0.1 in a thread until the block ends; reports are written then."""
-    sock, config = bind(config.replace(host="127.0.0.1"))
+    """Serve the proxy on a free loopback port in a thread until the block ends; then write the reports."""
+    sock, config = bind(config.replace(host="127.0.0.1", port=0))
     app = ProxyApp(config, **({"say": say} if say else {}))
     server = _server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="proxy", daemon=True)

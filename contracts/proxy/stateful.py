@@ -42,6 +42,8 @@ def judge(exchange: Exchange, memory: Memory) -> list[Finding]:
         return list(_deleted(exchange, memory, trunk["id"]))
     if method == "PATCH" and _NUMBER.match(path) and exchange.status == 200 and isinstance(body, dict):
         return list(_linked(exchange, memory, body))
+    if method == "PATCH" and (number := _NUMBER.match(path)) and exchange.status == 404:
+        return list(_not_linked(exchange, memory, number["id"]))
     if method == "GET" and path.startswith("/phone-numbers") and exchange.status == 200:
         numbers = body.get("phone_numbers", [body]) if isinstance(body, dict) else []
         return list(_numbers(exchange, memory, numbers if isinstance(numbers, list) else []))
@@ -179,6 +181,23 @@ def _linked(exchange: Exchange, memory: Memory, number: dict[str, Any]) -> Itera
             )
     if isinstance(number.get("id"), str):
         mine.links.put(number["id"], (linked, exchange.finished))
+
+
+def _not_linked(exchange: Exchange, memory: Memory, number_id: str) -> Iterator[Finding]:
+    """A 404 to a link of a phone number seen before, to a trunk deleted before: the contract says 422."""
+    mine = memory.of(exchange.request.key)
+    sent = exchange.request.json
+    linked = sent.get("transfer_trunk_id") if isinstance(sent, dict) else None
+    if (
+        number_id in mine.links
+        and isinstance(linked, str)
+        and mine.deleted_before(linked, exchange.request.started)
+    ):
+        yield Finding(
+            "unknown_trunk_is_422",
+            f"expected 422 for a link of phone number {number_id} (seen before) to deleted trunk {linked}, "
+            "got 404",
+        )
 
 
 def _numbers(exchange: Exchange, memory: Memory, numbers: list[Any]) -> Iterator[Finding]:
