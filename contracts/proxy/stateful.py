@@ -70,7 +70,9 @@ def _created(exchange: Exchange, memory: Memory, trunk: dict[str, Any]) -> Itera
             f"expected port 5060 for a trunk created without one, got {trunk.get('port')!r}",
         )
     key = exchange.request.key
-    if trunk["id"] in memory.of(key).trunks or memory.owner(trunk["id"]) not in (None, key):
+    # Known before this create began (a list in flight may show the new trunk first: no reuse).
+    reused = memory.of(key).known_before(trunk["id"], exchange.request.started) is not None
+    if reused or memory.owner(trunk["id"]) not in (None, key):
         yield Finding("create_answers_trunk", f"expected a fresh id, got {trunk['id']}, already seen")
     memory.learn(key, trunk, exchange.finished)
 
