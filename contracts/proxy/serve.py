@@ -40,21 +40,30 @@ def bind(config: ProxyConfig) -> tuple[socket.socket, ProxyConfig]:
     return sock, config.replace(port=sock.getsockname()[1])
 
 
-def _server(app: ProxyApp) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=5
-    )
-    return uvicorn.Server(config)
+class _Server(uvicorn.Server):
+    """A uvicorn server that writes the proxy's reports once the last request is answered.
+
+    After a SIGTERM (or Ctrl-C) uvicorn re-raises the signal as ``run()`` returns, which ends
+    the process before any code after it: the reports are written from ``shutdown`` instead.
+    """
+
+    def __init__(self, app: ProxyApp) -> None:
+        config = uvicorn.Config(
+            app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=5
+        )
+        super().__init__(config)
+        self.proxy = app
+        self._started_at = time.monotonic()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets=sockets)
+        write_reports(self.proxy, time.monotonic() - self._started_at)
 
 
 def serve(config: ProxyConfig, sock: socket.socket, say: Callable[[str], None] | None = None) -> ProxyApp:
-    """Serve on ``sock`` until Ctrl-C or SIGTERM; write the reports; return the app (its violations)."""
+    """Serve on ``sock`` until Ctrl-C or SIGTERM, then write the reports; the signal ends the process."""
     app = ProxyApp(config, **({"say": say} if say else {}))
-    started = time.monotonic()
-    try:
-        _server(app).run(sockets=[sock])
-    finally:
-        write_reports(app, time.monotonic() - started)
+    _Server(app).run(sockets=[sock])
     return app
 
 
@@ -80,11 +89,10 @@ def running_proxy(config: ProxyConfig, say: Callable[[str], None] | None = None)
     """Serve the proxy on a free loopback port in a thread until the block ends; then write the reports."""
     sock, config = bind(config.replace(host="127.0.0.1", port=0))
     app = ProxyApp(config, **({"say": say} if say else {}))
-    server = _server(app)
+    server = _Server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="proxy", daemon=True)
-    started = time.monotonic()
     thread.start()
-    deadline = started + START_TIMEOUT
+    deadline = time.monotonic() + START_TIMEOUT
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
@@ -98,4 +106,3 @@ def running_proxy(config: ProxyConfig, say: Callable[[str], None] | None = None)
         server.should_exit = True
         thread.join(START_TIMEOUT)
         sock.close()
-        write_reports(app, time.monotonic() - started)
