@@ -23,8 +23,8 @@ def banner(config: ProxyConfig) -> str:
     lines = [
         f"SIP trunks proxy listening on {config.base_url} -> {config.upstream}",
         f"  mode        {mode}",
-        "  violations  one line each on stderr; "
-        f"GET|DELETE {config.base_url}/__proxy/violations, GET {config.base_url}/__proxy/health",
+        f"  violations  one line each on stderr, and GET|DELETE {config.base_url}/__proxy/violations",
+        f"  health      {config.base_url}/__proxy/health",
     ]
     reports = [str(path) for path in (config.report, config.junit_xml) if path is not None]
     if reports:
