@@ -10,18 +10,17 @@ trunks) is replaced by a 502 problem naming the violation.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
-import httpx
-
 from contracts.proxy.config import ProxyConfig
 from contracts.proxy.exchange import Exchange, Request
 from contracts.proxy.exchange_checks import Finding
-from contracts.proxy.forward import Upstream, end_to_end
+from contracts.proxy.forward import Upstream, UpstreamError, end_to_end
 from contracts.proxy.inspector import LEAKS, Inspector
 
 __all__ = ["ADMIN_PREFIX", "ProxyApp"]
@@ -104,14 +103,14 @@ class ProxyApp:
         try:
             async with self.upstream.send(
                 request.method, raw_path, scope.get("query_string", b""), scope["headers"], body
-            ) as response:
-                raw_headers = list(response.headers.raw)
+            ) as answer:
+                status, raw_headers = answer.status, answer.headers
                 chunks: list[bytes] = []
                 pending: bytes | None = None
                 if not self.config.enforce:
-                    await send(_start(response.status_code, end_to_end(raw_headers, keep_length=True)))
+                    await send(_start(status, end_to_end(raw_headers, keep_length=True)))
                     started_answer = True
-                async for chunk in response.aiter_raw():
+                async for chunk in answer.chunks():
                     if not chunk:
                         continue
                     chunks.append(chunk)
@@ -119,18 +118,17 @@ class ProxyApp:
                         if pending is not None:
                             await send({"type": "http.response.body", "body": pending, "more_body": True})
                         pending = chunk
-        except httpx.HTTPError as exc:
-            self.say(
-                f"proxy: no answer from the upstream to {request.method} {template or request.path}: "
-                f"{type(exc).__name__}"
-            )
+        except (UpstreamError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            why = str(exc) if isinstance(exc, UpstreamError) else type(exc).__name__
+            where = f"{request.method} {template or request.path}"
+            self.say(f"proxy: no whole answer from the upstream to {where}: {why}")
             if not started_answer:
-                await send_problem(send, 502, f"No answer from the upstream: {type(exc).__name__}")
+                await send_problem(send, 502, f"No answer from the upstream: {why}")
             inspector.record("client", refused, request, None, template)
             return
         exchange = Exchange(
             request=request,
-            status=response.status_code,
+            status=status,
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers],
             body=b"".join(chunks),
             finished=inspector.tick(),

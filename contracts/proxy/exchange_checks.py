@@ -81,13 +81,23 @@ class Spec:
             (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t)) + "$"), t) for t in templates
         ]
         self._cases: dict[tuple[str, str], Any] = {}
+        self._operations: dict[tuple[str, str], APIOperation | None] = {}
+        # The request a rebuilt response points to: only failure messages read it.
+        self._requests: dict[str, requests.PreparedRequest] = {}
 
     def template(self, path: str) -> str | None:
         """The spec's path template matching ``path`` (``/sip-trunks/{id}``), or None."""
         return next((template for pattern, template in self._paths if pattern.match(path)), None)
 
     def operation(self, method: str, path: str) -> APIOperation | None:
-        return self.schema.find_operation_by_path(method.upper(), path)
+        """The operation a request is for, found by its path template (looked up once per template)."""
+        template = self.template(path)
+        if template is None:
+            return None
+        key = (method.upper(), template)
+        if key not in self._operations:
+            self._operations[key] = self.schema.find_operation_by_path(*key)
+        return self._operations[key]
 
     # -- the client's request -------------------------------------------------------------------
 
@@ -147,11 +157,17 @@ class Spec:
                 Finding("positive_data_acceptance", f"expected a valid request to be accepted, got {status}")
             )
         case = self._case(operation)
-        response = _response(exchange)
+        response = _response(exchange, self._request(exchange.request.method, operation.path))
         for name, check in _ANSWER_CHECKS:
             for message in _failures(check, self._context, response, case):
                 found.append(Finding(name, message))
         return found
+
+    def _request(self, method: str, template: str) -> requests.PreparedRequest:
+        key = f"{method} {template}"
+        if key not in self._requests:
+            self._requests[key] = requests.Request(method, f"http://proxy{template}").prepare()
+        return self._requests[key]
 
     def _case(self, operation: APIOperation) -> Any:
         key = (operation.method, operation.path)
@@ -202,11 +218,10 @@ def _describe(error: Any) -> str:
     return f"{where} breaking the rule {rule}"
 
 
-def _response(exchange: Exchange) -> Response:
+def _response(exchange: Exchange, request: requests.PreparedRequest) -> Response:
     headers: dict[str, list[str]] = {}
     for name, value in exchange.headers:
         headers.setdefault(name.lower(), []).append(value)
-    request = requests.Request(exchange.request.method, f"http://proxy{exchange.request.path}").prepare()
     return Response(
         status_code=exchange.status,
         headers=headers,
