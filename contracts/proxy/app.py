@@ -92,7 +92,11 @@ class ProxyApp:
             body=body,
             started=inspector.tick(),
         )
-        operation, refused = inspector.on_request(request)
+        try:
+            operation, refused = inspector.on_request(request)
+        except Exception as exc:  # a defect of the proxy must never break the traffic it watches
+            self._defect("the request", request, exc)
+            operation, refused = None, []
         template = operation.path if operation is not None else inspector.spec.template(request.path)
         if self.config.enforce and refused:
             status = await self._refuse(refused[0], request, send)
@@ -133,7 +137,11 @@ class ProxyApp:
             body=b"".join(chunks),
             finished=inspector.tick(),
         )
-        found = inspector.on_answer(exchange, operation, refused)
+        try:
+            found = inspector.on_answer(exchange, operation, refused)
+        except Exception as exc:  # as above: the answer still goes back unchanged
+            self._defect("the answer", request, exc)
+            found = []
         # Client violations carry the status the server answered them with.
         inspector.record("client", refused, request, exchange.status, template)
         inspector.record("server", found, request, exchange.status, template)
@@ -149,6 +157,10 @@ class ProxyApp:
             return
         await send(_start(exchange.status, end_to_end(raw_headers, keep_length=True)))
         await send({"type": "http.response.body", "body": exchange.body, "more_body": False})
+
+    def _defect(self, what: str, request: Request, exc: Exception) -> None:
+        where = f"{request.method} {self.inspector.spec.template(request.path) or request.path}"
+        self.say(f"proxy: could not judge {what} of {where} ({type(exc).__name__}); forwarded unchanged")
 
     async def _refuse(self, finding: Finding, request: Request, send: Send) -> int:
         status = finding.answer or 400

@@ -243,3 +243,22 @@ def test_the_group_lists_the_proxy_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert "sip-trunks proxy    check live traffic to a server, as a reverse proxy" in result.stdout
     assert "proxy" in CliRunner().invoke(main, ["proxy", "--help"]).stdout
+
+
+def test_a_defect_of_the_proxy_never_breaks_the_traffic_it_watches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from contracts.proxy.inspector import Inspector
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a defect of the proxy")
+
+    monkeypatch.setattr(Inspector, "on_answer", broken)
+    with (
+        serving(None, (TOKEN_A, TOKEN_B)) as upstream,
+        watching(upstream) as proxy,
+        client(proxy.base_url, TOKEN_A) as http,
+    ):
+        answer = http.post("/sip-trunks", json=TRUNK)
+    assert answer.status_code == 201 and answer.json()["name"] == TRUNK["name"]
+    assert proxy.lines == [
+        "proxy: could not judge the answer of POST /sip-trunks (RuntimeError); forwarded unchanged"
+    ]
