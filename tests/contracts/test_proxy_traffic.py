@@ -76,3 +76,24 @@ def test_clients_racing_each_other_through_the_proxy_raise_no_false_alarm() -> N
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(work, range(8)))
     assert proxy.violations() == []
+
+
+def test_a_proxy_whose_memory_is_full_forgets_the_oldest_says_so_once_and_raises_no_false_alarm() -> None:
+    with (
+        serving(None, (TOKEN_A, TOKEN_B)) as upstream,
+        watching(upstream, max_trunks_per_key=5, max_keys=1) as proxy,
+        client(proxy.base_url, TOKEN_A) as a,
+        client(proxy.base_url, TOKEN_B) as b,
+    ):
+        trunks = [a.post("/sip-trunks", json={**TRUNK, "name": f"Trunk {n}"}).json() for n in range(12)]
+        a.get("/sip-trunks")
+        b.get("/sip-trunks")  # a second key: the first one is forgotten
+        for trunk in trunks:
+            a.get(f"/sip-trunks/{trunk['id']}")
+            a.delete(f"/sip-trunks/{trunk['id']}")
+        a.get("/sip-trunks")
+    assert proxy.violations() == []
+    assert sorted(proxy.lines) == [
+        "proxy: memory full (API keys); forgetting the oldest from now on (said once)",
+        "proxy: memory full (facts of one key); forgetting the oldest from now on (said once)",
+    ]
