@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
+from contracts.proxy.catalog import describe
 from contracts.proxy.config import ProxyConfig
 from contracts.proxy.exchange import Exchange, Request
 from contracts.proxy.exchange_checks import Finding
@@ -150,10 +151,10 @@ class ProxyApp:
             return
         blocked = [finding for finding in found if finding.check in LEAKS]
         if blocked:
-            detail = inspector.mask(blocked[0].detail)
-            await send_problem(
-                send, 502, f"The upstream's answer broke the contract: {blocked[0].check}: {detail}"
-            )
+            # The rule, not the detail: the detail names what leaked (another key's trunk ids).
+            check = blocked[0].check
+            detail = f"The upstream's answer broke the contract: {check} ({describe(check)})"
+            await send_problem(send, 502, detail)
             return
         await send(_start(exchange.status, end_to_end(raw_headers, keep_length=True)))
         await send({"type": "http.response.body", "body": exchange.body, "more_body": False})
