@@ -81,9 +81,16 @@ class ProxyApp:
     # -- the traffic ------------------------------------------------------------------------------
 
     async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
-        if body is None:
+        read = await _read_body(receive, self.config.max_body)
+        if read is None:
             return  # the client left
+        body, size = read
+        if size > self.config.max_body:
+            self.say(
+                f"proxy: refused {scope['method']} {scope['path']}: a body over {self.config.max_body} bytes"
+            )
+            await send_problem(send, 413, f"The proxy holds bodies of at most {self.config.max_body} bytes")
+            return
         inspector = self.inspector
         request = Request(
             method=scope["method"],
@@ -115,10 +122,17 @@ class ProxyApp:
                 if not self.config.enforce:
                     await send(_start(status, end_to_end(raw_headers, keep_length=True)))
                     started_answer = True
+                received = 0
                 async for chunk in answer.chunks():
                     if not chunk:
                         continue
-                    chunks.append(chunk)
+                    received += len(chunk)
+                    if received <= self.config.max_body:
+                        chunks.append(chunk)
+                    elif self.config.enforce:
+                        raise UpstreamError(
+                            f"an answer over {self.config.max_body} bytes, too large to judge"
+                        )
                     if not self.config.enforce:
                         if pending is not None:
                             await send({"type": "http.response.body", "body": pending, "more_body": True})
@@ -130,6 +144,12 @@ class ProxyApp:
             if not started_answer:
                 await send_problem(send, 502, f"No answer from the upstream: {why}")
             inspector.record("client", refused, request, None, template)
+            return
+        if received > self.config.max_body:
+            where = f"{request.method} {template or request.path}"
+            self.say(f"proxy: not judged: the answer to {where} is over {self.config.max_body} bytes")
+            inspector.record("client", refused, request, status, template)
+            await send({"type": "http.response.body", "body": pending or b"", "more_body": False})
             return
         exchange = Exchange(
             request=request,
@@ -200,15 +220,20 @@ class ProxyApp:
             )
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks = []
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, int] | None:
+    """The body and its size; past ``limit`` bytes the rest is read and dropped. None: the client left."""
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
         if not message.get("more_body"):
-            return b"".join(chunks)
+            return b"".join(chunks), size
 
 
 def _start(status: int, headers: list[tuple[bytes, bytes]]) -> Message:

@@ -35,6 +35,9 @@ class ProxyConfig:
     max_keys: int = 1_000
     max_passwords: int = 500
     max_violations: int = 10_000
+    # Bodies are held in memory to be judged: a request over this is refused (413) by the
+    # proxy, an answer over it goes through unjudged (refused with 502 under --enforce).
+    max_body: int = 8 * 1024 * 1024
     # Seconds to wait for the upstream's answer before answering 502 (connecting included).
     timeout: float = 30.0
 

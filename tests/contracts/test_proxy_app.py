@@ -265,3 +265,25 @@ def test_a_defect_of_the_proxy_never_breaks_the_traffic_it_watches(monkeypatch: 
     assert proxy.lines == [
         "proxy: could not judge the answer of POST /sip-trunks (RuntimeError); forwarded unchanged"
     ]
+
+
+def test_bodies_over_the_proxys_limit_are_refused_or_passed_through_unjudged() -> None:
+    # Bodies are held in memory to be judged: a bounded amount, however hostile the traffic.
+    with (
+        serving(None, (TOKEN_A, TOKEN_B)) as upstream,
+        watching(upstream, max_body=400) as proxy,
+        client(proxy.base_url, TOKEN_A) as http,
+    ):
+        created = [http.post("/sip-trunks", json={**TRUNK, "name": f"Trunk {n}"}) for n in range(3)]
+        listed = http.get("/sip-trunks")
+        refused = http.post("/sip-trunks", json={**TRUNK, "name": "x" * 500})
+        with client(upstream, TOKEN_A) as direct:
+            names = [trunk["name"] for trunk in direct.get("/sip-trunks").json()["trunks"]]
+    assert [answer.status_code for answer in created] == [201, 201, 201]
+    assert [trunk["id"] for trunk in listed.json()["trunks"]] == [answer.json()["id"] for answer in created]
+    assert refused.status_code == 413 and refused.headers["content-type"] == "application/problem+json"
+    assert names == ["Trunk 0", "Trunk 1", "Trunk 2"]  # the refused one was not forwarded
+    assert proxy.lines == [
+        "proxy: not judged: the answer to GET /sip-trunks is over 400 bytes",
+        "proxy: refused POST /sip-trunks: a body over 400 bytes",
+    ]
