@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from contracts import CheckConfig, RunFinished, run
 
 from .helpers import TOKEN_A, TOKEN_B
@@ -16,8 +18,12 @@ from .mutants.corpus import serving
 from .proxy_traffic import TRUNK, client, watching
 
 
-def test_the_full_check_through_the_proxy_passes_and_the_proxy_flags_nothing_on_the_server_side() -> None:
-    with serving(None, (TOKEN_A, TOKEN_B)) as upstream, watching(upstream) as proxy:
+@pytest.mark.parametrize("enforce", [False, True], ids=["checking", "enforcing"])
+def test_the_full_check_through_the_proxy_passes_and_the_proxy_flags_nothing_on_the_server_side(
+    enforce: bool,
+) -> None:
+    # Enforcing, the proxy answers the suite's negative tests itself: its answers conform too.
+    with serving(None, (TOKEN_A, TOKEN_B)) as upstream, watching(upstream, enforce=enforce) as proxy:
         config = CheckConfig.from_options(
             base_url=proxy.base_url, token=TOKEN_A, second_token=TOKEN_B, seed=2026, environ={}
         )
