@@ -7,10 +7,13 @@ organization's trunks, a missing cascade, a wrong default port, an out-of-range 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
 from .helpers import TOKEN_A, TOKEN_B
 from .mutants.corpus import CORPUS, Planted, serving
+from .mutants.harness import TRUNK_PATH, Rewriting, Seen
 from .proxy_traffic import drive, watching
 
 # Where the proxy's name for the defect differs from the suite's: it judges one exchange at a
@@ -66,3 +69,28 @@ def test_the_defects_the_proxy_leaves_to_the_suite_stay_unflagged(name: str) -> 
     with serving(planted, (TOKEN_A, TOKEN_B)) as upstream, watching(upstream) as proxy:
         drive(proxy.base_url)
     assert FLAGGED_AS.get(name, planted.check) not in proxy.checks("server")
+
+
+@dataclass
+class StaleReadAfterDelete(Rewriting):
+    """A read served by a lagging replica: GET of a trunk deleted a moment ago still answers it."""
+
+    seen: dict[str, bytes] = field(default_factory=dict)
+
+    def rewrite(self, seen: Seen) -> None:
+        match = TRUNK_PATH.match(seen.path)
+        if match and seen.method == "GET" and seen.status == 200:
+            self.seen[match["id"]] = seen.body
+        elif match and seen.method == "GET" and seen.status == 404 and match["id"] in self.seen:
+            seen.status, seen.body = 200, self.seen[match["id"]]
+            seen.set_header(b"content-type", b"application/json")
+
+
+def test_the_proxy_flags_a_stale_read_that_a_check_of_each_exchange_alone_passes() -> None:
+    # Every answer is valid on its own: only the memory of the 204 makes the 200 wrong.
+    with (
+        serving(None, (TOKEN_A, TOKEN_B), wrap=StaleReadAfterDelete) as upstream,
+        watching(upstream) as proxy,
+    ):
+        drive(proxy.base_url)
+    assert proxy.checks("server") == {"delete_removes_trunk"}
