@@ -137,3 +137,17 @@ def test_a_kept_password_is_found_in_any_encoding_and_the_oldest_is_forgotten_pa
     assert book.find({}, b'{"detail": "third-Pass-2026!"}') is not None
     # A name that holds a password sent elsewhere is the name, not a leak.
     assert book.find({}, b'{"name": "third-Pass-2026!"}') is None
+
+
+def test_with_hundreds_of_passwords_the_indexed_search_finds_what_a_linear_one_would() -> None:
+    # Past 64 needles the book looks only at needles whose first 8 characters occur in the text.
+    book = SecretBook(nonce="proxy")
+    passwords = [f"Pass/{n:04d} é-word" for n in range(300)]
+    for password in passwords:
+        book.keep(password, limit=250)
+    basic = base64.b64encode(f"sip-proxy:{passwords[-1]}".encode()).decode()
+    escaped = json.dumps({"detail": passwords[100]})
+    assert book.find({"X-Upstream": f"Basic {basic}"}, b"").form == "the base64 text"
+    assert book.find({}, escaped.encode()).form == "the JSON-escaped text"
+    assert book.find({}, json.dumps({"detail": passwords[10]}).encode()) is None  # forgotten: past 250
+    assert book.find({"Location": "/sip-trunks/6f1c2d3e"}, json.dumps(TRUNK).encode()) is None
