@@ -287,3 +287,32 @@ def test_bodies_over_the_proxys_limit_are_refused_or_passed_through_unjudged() -
         "proxy: not judged: the answer to GET /sip-trunks is over 400 bytes",
         "proxy: refused POST /sip-trunks: a body over 400 bytes",
     ]
+
+
+def test_options_become_the_config_and_the_banner_says_what_it_does(tmp_path: Path) -> None:
+    from contracts.proxy.cli import banner
+    from contracts.proxy.config import ProxyConfig
+
+    config = ProxyConfig.from_options(
+        upstream="https://api.example.com/v1/",
+        port=4999,
+        enforce=True,
+        report=tmp_path / "r.json",
+        junit_xml=None,
+    )
+    assert (config.upstream, config.host, config.port, config.enforce) == (
+        "https://api.example.com/v1",
+        "127.0.0.1",
+        4999,
+        True,
+    )
+    assert banner(config) == "\n".join(
+        [
+            "SIP trunks proxy listening on http://127.0.0.1:4999 -> https://api.example.com/v1",
+            "  mode        enforcing: requests that break the contract and leaking answers are refused",
+            "  violations  one line each on stderr, and GET|DELETE http://127.0.0.1:4999/__proxy/violations",
+            "  health      http://127.0.0.1:4999/__proxy/health",
+            f"  reports     written on stop: {tmp_path / 'r.json'}",
+            "Press Ctrl+C to stop.",
+        ]
+    )
