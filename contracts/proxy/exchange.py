@@ -90,6 +90,10 @@ class Exchange:
     operation: tuple[str, str] | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
+    def header(self, name: str) -> str | None:
+        """The first value of a header of the answer (``name`` in lower case), or None."""
+        return next((value for key, value in self.headers if key.lower() == name), None)
+
     @cached_property
     def text_body(self) -> bytes:
         """The body with any ``Content-Encoding`` undone (gzip, deflate), as checks read it."""

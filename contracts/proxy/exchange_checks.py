@@ -9,7 +9,7 @@ the same compiled operation: the body's schema, its media type, the credentials'
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,10 @@ MAX_BODY = 65536
 # Statuses that refuse a request as malformed: a server answering them to a valid request refuses valid input.
 _REFUSALS = (400, 413, 415)
 _MAX_DETAIL = 300
+# Checks whose verdict depends only on the operation, the status and the Content-Type.
+_BY_STATUS_AND_TYPE = frozenset({"status_code_conformance", "content_type_conformance"})
+# Verdicts remembered at most (a hostile upstream may vary its Content-Type without end).
+_MAX_MEMO = 1000
 
 # The suite's checks of an answer, by the name they have in its output.
 _ANSWER_CHECKS: tuple[tuple[str, CheckFunction], ...] = (
@@ -82,6 +86,7 @@ class Spec:
         ]
         self._cases: dict[tuple[str, str], Any] = {}
         self._operations: dict[tuple[str, str], APIOperation | None] = {}
+        self._memo: dict[tuple[str, str, str, int, str | None], list[str]] = {}
         # The request a rebuilt response points to: only failure messages read it.
         self._requests: dict[str, requests.PreparedRequest] = {}
 
@@ -158,9 +163,19 @@ class Spec:
             )
         case = self._case(operation)
         response = _response(exchange, self._request(exchange.request.method, operation.path))
+        # Two checks read only the status and the Content-Type: their verdicts are remembered.
+        key = (exchange.request.method, operation.path, status, exchange.header("content-type"))
         for name, check in _ANSWER_CHECKS:
-            for message in _failures(check, self._context, response, case):
-                found.append(Finding(name, message))
+            if name in _BY_STATUS_AND_TYPE:
+                memo = self._memo.get((name, *key))
+                if memo is None:
+                    memo = list(_failures(check, self._context, response, case))
+                    if len(self._memo) < _MAX_MEMO:
+                        self._memo[(name, *key)] = memo
+                messages: Iterable[str] = memo
+            else:
+                messages = _failures(check, self._context, response, case)
+            found.extend(Finding(name, message) for message in messages)
         return found
 
     def _request(self, method: str, template: str) -> requests.PreparedRequest:
