@@ -50,7 +50,12 @@ class _Server(uvicorn.Server):
 
     def __init__(self, app: ProxyApp, *, settle: bool = False) -> None:
         config = uvicorn.Config(
-            app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=5
+            app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            proxy_headers=False,  # X-Forwarded-* are forwarded as they came, not read
         )
         super().__init__(config)
         self.proxy = app
