@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from benchmarks.report import Row, goal_lines, machine, table, write_json
 from benchmarks.servers import (
     DEFAULT_OURS_CMD,
     HOST,
+    PRISM_INSTALL_HINT,
     TRUNK_BODY,
     RunningServer,
     ServerSpec,
@@ -41,7 +43,17 @@ from benchmarks.servers import (
     uvicorn_spec,
 )
 
-SERVERS = ("starlette", "connexion", "ours", "ours-nolog", "ours-redis", "ours-redis-w2", "prism")
+SERVERS = (
+    "starlette",
+    "connexion",
+    "ours",
+    "ours-nolog",
+    "ours-redis",
+    "ours-redis-w2",
+    "prism",
+    "proxy",
+    "prism-proxy",
+)
 REDIS_SERVERS = {"ours-redis": (1, 1), "ours-redis-w2": (2, 2)}
 """Our mock on a throwaway Redis: the database number and the number of workers."""
 SCENARIOS = {"list": "GET list", "by-id": "GET by id", "create": "POST create"}
@@ -54,7 +66,9 @@ servers: starlette (bare Starlette, the ceiling), connexion (plain connexion 3 A
 spec), ours (`sip-trunks mock`), ours-nolog (the same with --no-access-log: what the access log
 costs), ours-redis and ours-redis-w2 (`sip-trunks mock --store redis://...` with 1 worker and with
 --workers 2, on a throwaway redis-server started for the run), prism (Prism's static mock, logging
-off, when `prism` is on PATH).
+off, when `prism` is on PATH), proxy (`sip-trunks proxy` in front of `sip-trunks mock`: the mock
+through our validating proxy) and prism-proxy (`prism proxy` in front of the same mock, when
+`prism` is on PATH).
 Each is started alone on a free 127.0.0.1 port, then GET /sip-trunks, GET /sip-trunks/{{id}} (a
 trunk created first) and POST /sip-trunks are each loaded for --warmup + --duration seconds.
 POSTs rotate over {POST_TOKENS} tokens (one organization each) so our mock's trunk cap is not hit.
@@ -185,6 +199,15 @@ def server_specs(
                 specs.append(prism_spec())
             except ServerUnavailable as exc:
                 notes.append(str(exc))
+        elif name in ("proxy", "prism-proxy"):
+            via = "ours" if name == "proxy" else "prism"
+            if via == "prism" and shutil.which("prism") is None:
+                notes.append(f"prism-proxy: not available ({PRISM_INSTALL_HINT})")
+                continue
+            launcher = (sys.executable, "-m", "benchmarks.proxied", "--port", "{port}", "--via", via)
+            # {mock_port}: the bench fills in {port} (the proxy's); the launcher picks the mock's.
+            mock_cmd = ours_cmd.replace("{port}", "{mock_port}")
+            specs.append(ServerSpec(name, (*launcher, "--mock-cmd", mock_cmd), startup_timeout=60.0))
     return specs
 
 
@@ -294,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in notes:
         print(f"note: {note}")
     if goals := goal_lines(rows):
-        print("\ngoals of issues 8 and 14 for ours:", *goals, sep="\n")
+        print("\ngoals of issues 8, 13 and 14:", *goals, sep="\n")
     if args.json:
         settings = {**{k: v for k, v in vars(args).items() if k != "json"}, "generator": generator}
         write_json(args.json, rows, notes, settings)

@@ -138,6 +138,15 @@ def goal_lines(rows: list[Row]) -> list[str]:
             what = f"{row.scenario}: Redis store, 1 worker ≤2x ours' CPU per request (≥0.5x when CPU-bound)"
             measured = f"{cost:.2f}x, {row.cpu_us:.0f} vs {memory.cpu_us:.0f} µs"
             lines.append(_goal(what, cost <= 2, measured))
+    for row in (row for row in rows if row.server == "proxy"):
+        value = ratio(rows, row, "prism-proxy")
+        if value is not None:
+            lines.append(_goal(f"{row.scenario}: proxy ≥2x prism-proxy", value >= 2, f"{value:.2f}x"))
+        direct = next((r for r in rows if r.server == "ours" and r.scenario == row.scenario), None)
+        if direct is not None and direct.load.p99_ms > 0:
+            slower = row.load.p99_ms / direct.load.p99_ms
+            measured = f"{slower:.2f}x, {row.load.p99_ms:.1f} vs {direct.load.p99_ms:.1f} ms"
+            lines.append(_goal(f"{row.scenario}: proxy p99 ≤2x the mock's", slower <= 2, measured))
     if any(row.server == "ours" for row in rows):
         ours = next(row for row in rows if row.server == "ours")
         spread = f", {min(ours.startups_s):.2f} to {max(ours.startups_s):.2f} s" if ours.startups_s else ""

@@ -30,6 +30,13 @@ _PASSWORD_MEMBER = re.compile(
 )
 # Foreign passwords are remembered up to this many, so a long run keeps scanning fast.
 MAX_REMEMBERED = 200
+# Passwords a client is known to have sent (``keep``): the newest this many are searched.
+MAX_KEPT = 500
+# Past this many needles, a search looks only at those whose first characters occur in the
+# text (an index by prefix): with 500 kept passwords, ~2000 needles, a linear scan cost
+# ~0.5 ms per answer.
+_INDEX_FROM = 64
+_PREFIX = 8
 MIN_DISTINCTIVE_LENGTH = 8
 MIN_DISTINCT_CHARACTERS = 4
 
@@ -94,6 +101,13 @@ class SecretBook:
         # found only inside such text is no leak.
         self._public: set[str] = set()
         self._remembered = 0
+        # Passwords kept with ``keep``, oldest first (a dict as an ordered set).
+        self._kept: dict[str, None] = {}
+        # The needles by their first _PREFIX characters (shorter ones apart), and their order.
+        self._by_prefix: dict[str, list[str]] = {}
+        self._short: list[str] = []
+        self._rank: dict[str, int] = {}
+        self._added = 0
         self._lock = threading.Lock()
 
     @classmethod
@@ -135,6 +149,34 @@ class SecretBook:
             self._add(password)
         return True
 
+    def keep(self, password: object, *, beside: Iterable[object] = (), limit: int = MAX_KEPT) -> bool:
+        """Search for a password a client is known to have sent, in every form; the newest ``limit`` kept.
+
+        For traffic the run did not make (the proxy): any password of 8 characters or more
+        is searched, not only distinctive ones, since it was sent as a password. Forms
+        shorter than 8 characters (base64 fragments of a short password) are left out:
+        they would match by chance. Past ``limit`` passwords, the oldest is forgotten.
+        """
+        others = [value for value in beside if isinstance(value, str)]
+        if not isinstance(password, str) or len(password) < MIN_DISTINCTIVE_LENGTH:
+            return False
+        if any(password in value for value in others):
+            return False  # echoed inside another field of the same request: no leak to find
+        with self._lock:
+            if password in self._kept:
+                self._kept[password] = self._kept.pop(password)  # now the newest
+                return True
+            self._kept[password] = None
+            for form, text in _forms(password, own=True):
+                if len(text) >= MIN_DISTINCTIVE_LENGTH:
+                    self._put(text, (form, password, False))
+            while len(self._kept) > limit:
+                oldest = next(iter(self._kept))
+                del self._kept[oldest]
+                for needle in [k for k, v in self._needles.items() if v[1] == oldest]:
+                    self._drop(needle)
+        return True
+
     def note_public(self, values: Iterable[object]) -> None:
         """Record text that is not secret, e.g. the spec or strings seen in earlier responses."""
         with self._lock:
@@ -145,14 +187,15 @@ class SecretBook:
     def find(self, headers: Mapping[str, str] | Iterable[tuple[str, str]], body: bytes) -> Leak | None:
         """The first password found in the headers or the body, or None."""
         items = headers.items() if isinstance(headers, Mapping) else headers
+        lines = [(f"{name}: {value}", f"header {name}") for name, value in items]
+        text = body.decode("utf-8", "replace")
         with self._lock:
-            needles = list(self._needles.items())
+            needles = self._candidates([line for line, _ in lines] + [text])
             public = list(self._public)
-        for name, value in items:
-            leak = _search(f"{name}: {value}", needles, public, f"header {name}")
+        for line, where in lines:
+            leak = _search(line, needles, public, where)
             if leak is not None:
                 return leak
-        text = body.decode("utf-8", "replace")
         leak = _search(text, needles, public, "body")
         if leak is not None and not leak.own:
             # A password someone else generated may also have been sent as a name or a username
@@ -181,9 +224,42 @@ class SecretBook:
     def _add(self, password: str) -> None:
         own = password.startswith(self.marker)
         for form, text in _forms(password, own=own):
-            self._needles.setdefault(text, (form, password, own))
+            self._put(text, (form, password, own))
         if own:
-            self._needles.setdefault(password.split(" ", 1)[0], ("the unique part", password, own))
+            self._put(password.split(" ", 1)[0], ("the unique part", password, own))
+
+    def _put(self, needle: str, entry: tuple[str, str, bool]) -> None:
+        """Search for ``needle`` from now on (the first entry for a needle stays). Under the lock."""
+        if needle in self._needles:
+            return
+        self._needles[needle] = entry
+        self._added += 1
+        self._rank[needle] = self._added
+        if len(needle) >= _PREFIX:
+            self._by_prefix.setdefault(needle[:_PREFIX], []).append(needle)
+        else:
+            self._short.append(needle)
+
+    def _drop(self, needle: str) -> None:
+        """Stop searching for ``needle``. Under the lock."""
+        del self._needles[needle], self._rank[needle]
+        if len(needle) < _PREFIX:
+            self._short.remove(needle)
+            return
+        same = self._by_prefix[needle[:_PREFIX]]
+        same.remove(needle)
+        if not same:
+            del self._by_prefix[needle[:_PREFIX]]
+
+    def _candidates(self, texts: list[str]) -> list[tuple[str, tuple[str, str, bool]]]:
+        """The needles that may occur in one of ``texts``, in the order they were added. Under the lock."""
+        if len(self._needles) <= _INDEX_FROM:
+            return list(self._needles.items())
+        windows = {text[i : i + _PREFIX] for text in texts for i in range(len(text) - _PREFIX + 1)}
+        names = [needle for key in windows & self._by_prefix.keys() for needle in self._by_prefix[key]]
+        names += self._short
+        names.sort(key=self._rank.__getitem__)
+        return [(needle, self._needles[needle]) for needle in names]
 
 
 def _distinctive(password: str) -> bool:

@@ -14,6 +14,7 @@ from sip_trunks_openapi import SPEC_PATH
 _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "mock": ("mockserver.cli", "mock", "Start the stateful mock server."),
     "check": ("contracts.cli", "check", "Check a target against the contract."),
+    "proxy": ("contracts.proxy.cli", "proxy", "Check live traffic between a client and a server."),
 }
 
 
@@ -44,6 +45,7 @@ def main() -> None:
       sip-trunks spec     validate the OpenAPI spec and print where it lives
       sip-trunks mock     start the mock server on http://127.0.0.1:4010
       sip-trunks check    check the mock, or a real deployment, against the spec
+      sip-trunks proxy    check live traffic to a server, as a reverse proxy
     """
 
 

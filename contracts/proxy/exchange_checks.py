@@ -1,0 +1,265 @@
+"""Each exchange alone against the spec: the client's request, then the server's answer.
+
+The answer is judged by the suite's own checks (schemathesis's built-in ones and
+``contracts.suites.checks``) on the exchange rebuilt as a schemathesis case and response, so
+the proxy and ``sip-trunks check`` give one verdict per rule. The request is judged against
+the same compiled operation: the body's schema, its media type, the credentials' shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+import schemathesis
+from schemathesis import CheckContext, Response
+from schemathesis.checks import CheckFunction
+from schemathesis.config import ChecksConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from contracts.proxy.exchange import NOT_JSON, Exchange, Request
+from contracts.suites.checks import location_header, problem_details
+from sip_trunks_openapi import SPEC_PATH
+
+if TYPE_CHECKING:
+    from schemathesis.schemas import APIOperation
+
+__all__ = ["MAX_BODY", "Finding", "Spec"]
+
+# The spec's body limit (413 above it).
+MAX_BODY = 65536
+# Statuses that refuse a request as malformed: a server answering them to a valid request refuses valid input.
+_REFUSALS = (400, 413, 415)
+_MAX_DETAIL = 300
+# Checks whose verdict depends only on the operation, the status and the Content-Type.
+_BY_STATUS_AND_TYPE = frozenset({"status_code_conformance", "content_type_conformance"})
+# Verdicts remembered at most (a hostile upstream may vary its Content-Type without end).
+_MAX_MEMO = 1000
+
+# The suite's checks of an answer, by the name they have in its output.
+_ANSWER_CHECKS: tuple[tuple[str, CheckFunction], ...] = (
+    ("status_code_conformance", status_code_conformance),
+    ("content_type_conformance", content_type_conformance),
+    ("response_headers_conformance", response_headers_conformance),
+    ("response_schema_conformance", response_schema_conformance),
+    ("problem_details", problem_details),
+    ("location_header", location_header),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule broken by one exchange; the proxy turns it into a ``Violation``.
+
+    ``answer`` is what ``--enforce`` answers instead of forwarding a request that broke it.
+    """
+
+    check: str
+    detail: str
+    answer: int | None = None
+
+
+class Spec:
+    """The compiled spec: finds a request's operation and checks requests and answers against it."""
+
+    def __init__(self) -> None:
+        self.schema = schemathesis.openapi.from_path(SPEC_PATH, config=schemathesis.Config())
+        self._context = CheckContext(
+            override=None,
+            auth=None,
+            headers=None,
+            config=ChecksConfig(),
+            transport_kwargs=None,
+            response_checks=None,
+        )
+        templates = list(self.schema.raw_schema.get("paths", {}))
+        self._paths = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t)) + "$"), t) for t in templates
+        ]
+        self._cases: dict[tuple[str, str], Any] = {}
+        self._operations: dict[tuple[str, str], APIOperation | None] = {}
+        self._memo: dict[tuple[str, str, str, int, str | None], list[str]] = {}
+        # The request a rebuilt response points to: only failure messages read it.
+        self._requests: dict[str, requests.PreparedRequest] = {}
+
+    def template(self, path: str) -> str | None:
+        """The spec's path template matching ``path`` (``/sip-trunks/{id}``), or None."""
+        return next((template for pattern, template in self._paths if pattern.match(path)), None)
+
+    def operation(self, method: str, path: str) -> APIOperation | None:
+        """The operation a request is for, found by its path template (looked up once per template)."""
+        template = self.template(path)
+        if template is None:
+            return None
+        key = (method.upper(), template)
+        if key not in self._operations:
+            self._operations[key] = self.schema.find_operation_by_path(*key)
+        return self._operations[key]
+
+    # -- the client's request -------------------------------------------------------------------
+
+    def check_request(self, request: Request, operation: APIOperation | None) -> list[Finding]:
+        """What the request breaks: no operation, credentials' shape, query, media type, body."""
+        if operation is None:
+            known_path = self.template(request.path) is not None
+            what = f"no {request.method} on {request.path}" if known_path else f"no path {request.path}"
+            return [
+                Finding(
+                    "known_operation",
+                    f"expected an operation of the spec, got {what}",
+                    405 if known_path else 404,
+                )
+            ]
+        found: list[Finding] = []
+        if request.bearer is None:
+            shape = "no Authorization header" if request.header("authorization") is None else "another shape"
+            found.append(
+                Finding("bearer_credentials", f"expected Authorization: Bearer <api key>, got {shape}", 401)
+            )
+        if request.query:
+            names = sorted({part.split("=", 1)[0] for part in request.query.split("&") if part})
+            found.append(
+                Finding("request_parameters", f"expected no query parameter, got {', '.join(names)}", 400)
+            )
+        if operation.body:
+            found.extend(_check_body(request, operation))
+        return found
+
+    # -- the server's answer --------------------------------------------------------------------
+
+    def check_answer(
+        self, exchange: Exchange, operation: APIOperation, refused: list[Finding]
+    ) -> list[Finding]:
+        """What the answer breaks, given what the request broke (``refused``)."""
+        status = exchange.status
+        found: list[Finding] = []
+        if status >= 500 and status != 503:
+            found.append(Finding("not_a_server_error", f"expected no 5xx (503 at most), got {status}"))
+        if 200 <= status < 300:
+            if exchange.request.bearer is None:
+                found.append(
+                    Finding("auth_required", f"expected 401 without valid credentials, got {status}")
+                )
+            invalid = [f for f in refused if f.check not in ("bearer_credentials",)]
+            if invalid:
+                found.append(
+                    Finding(
+                        "negative_data_rejection",
+                        f"expected a 4xx for a request that breaks the contract "
+                        f"({invalid[0].check}: {invalid[0].detail}), got {status}",
+                    )
+                )
+        elif status in _REFUSALS and not refused:
+            found.append(
+                Finding("positive_data_acceptance", f"expected a valid request to be accepted, got {status}")
+            )
+        case = self._case(operation)
+        response = _response(exchange, self._request(exchange.request.method, operation.path))
+        # Two checks read only the status and the Content-Type: their verdicts are remembered.
+        key = (exchange.request.method, operation.path, status, exchange.header("content-type"))
+        for name, check in _ANSWER_CHECKS:
+            if name in _BY_STATUS_AND_TYPE:
+                memo = self._memo.get((name, *key))
+                if memo is None:
+                    memo = list(_failures(check, self._context, response, case))
+                    if len(self._memo) < _MAX_MEMO:
+                        self._memo[(name, *key)] = memo
+                messages: Iterable[str] = memo
+            else:
+                messages = _failures(check, self._context, response, case)
+            found.extend(Finding(name, message) for message in messages)
+        return found
+
+    def _request(self, method: str, template: str) -> requests.PreparedRequest:
+        key = f"{method} {template}"
+        if key not in self._requests:
+            self._requests[key] = requests.Request(method, f"http://proxy{template}").prepare()
+        return self._requests[key]
+
+    def _case(self, operation: APIOperation) -> Any:
+        key = (operation.method, operation.path)
+        if key not in self._cases:
+            self._cases[key] = operation.Case()
+        return self._cases[key]
+
+
+def _check_body(request: Request, operation: APIOperation) -> Iterator[Finding]:
+    body = operation.body[0]
+    if len(request.body) > MAX_BODY:
+        yield Finding(
+            "request_body_schema",
+            f"expected a body of at most {MAX_BODY} bytes, got {len(request.body)}",
+            413,
+        )
+        return
+    if request.media_type is None and not request.body:
+        yield Finding("request_body_schema", "expected a JSON body, got none", 400)
+        return
+    if request.media_type != "application/json":
+        got = request.media_type or "no Content-Type"
+        yield Finding("json_media_type", f"expected Content-Type: application/json, got {got}", 415)
+        return
+    try:
+        request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        yield Finding("request_body_schema", "expected UTF-8 JSON, got bytes that are not UTF-8", 400)
+        return
+    value = request.json
+    if value is NOT_JSON:
+        yield Finding("request_body_schema", "expected a JSON body, got text that is not JSON", 400)
+        return
+    try:
+        body.validate(value)
+    except Exception as error:  # jsonschema_rs.ValidationError
+        yield Finding(
+            "request_body_schema", f"expected a body matching the schema, got {_describe(error)}", 400
+        )
+
+
+def _describe(error: Any) -> str:
+    """The field and the rule it broke, never the value (a password must not be quoted)."""
+    where = ".".join(str(part) for part in getattr(error, "instance_path", [])) or "body"
+    rule = str((getattr(error, "schema_path", None) or ["?"])[-1])
+    if rule in ("required", "additionalProperties"):
+        return f"{where}: {error.message}"  # these name properties, not values
+    return f"{where} breaking the rule {rule}"
+
+
+def _response(exchange: Exchange, request: requests.PreparedRequest) -> Response:
+    headers: dict[str, list[str]] = {}
+    for name, value in exchange.headers:
+        headers.setdefault(name.lower(), []).append(value)
+    return Response(
+        status_code=exchange.status,
+        headers=headers,
+        content=exchange.text_body,
+        request=request,
+        elapsed=0.0,
+        verify=True,
+    )
+
+
+def _failures(check: CheckFunction, ctx: CheckContext, response: Response, case: Any) -> Iterator[str]:
+    try:
+        check(ctx, response, case)
+    except BaseExceptionGroup as group:
+        for failure in group.exceptions:
+            yield _message(failure)
+    except AssertionError as failure:
+        yield _message(failure)
+
+
+def _message(failure: BaseException) -> str:
+    title = getattr(failure, "title", None)
+    message = str(getattr(failure, "message", None) or failure).strip().split("\n\n")[0]
+    text = f"{title}: {message}" if title and not message.startswith("expected") else message
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
