@@ -17,7 +17,9 @@ from contracts.safety.ledger import valid_run_id
 from sip_trunks_openapi import SPEC_PATH
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX_EXAMPLES",
+    "MAX_CONCURRENCY",
     "SECOND_TOKEN_ENV",
     "STATE_DIR_ENV",
     "TOKEN_ENV",
@@ -34,6 +36,10 @@ STATE_DIR_ENV = "SIP_TRUNKS_STATE_DIR"
 # that a default run against the embedded mock stays well under a minute on 2 cores.
 DEFAULT_MAX_EXAMPLES = 50
 MAX_SEED = 2**32 - 1
+# Requests in flight at once (see contracts.engine.parallel): enough to hide a far-away
+# target's round trip, few enough for any API's per-client limits. 1 sends one at a time.
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 64
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class CheckConfig:
     second_token: str | None = None
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int = 0
+    # Lanes of requests in flight at once, within the rate limit and budgets (``--concurrency``).
+    concurrency: int = DEFAULT_CONCURRENCY
     checks: tuple[str, ...] = CHECK_NAMES
     junit_xml: Path | None = None
     report: Path | None = None
@@ -82,6 +90,7 @@ class CheckConfig:
         second_token: str | None = None,
         max_examples: int | None = None,
         seed: int | None = None,
+        concurrency: int | None = None,
         checks: str | Iterable[str] | None = None,
         junit_xml: str | Path | None = None,
         report: str | Path | None = None,
@@ -119,6 +128,13 @@ class CheckConfig:
             seed = random.SystemRandom().randrange(MAX_SEED + 1)
         if not 0 <= seed <= MAX_SEED:
             raise UsageError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
+        if concurrency is None:
+            concurrency = DEFAULT_CONCURRENCY
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise UsageError(
+                f"--concurrency must be between 1 (one request at a time) and {MAX_CONCURRENCY}, "
+                f"got {concurrency}"
+            )
         if isinstance(rate_limit, str):
             rate_limit = parse_rate(rate_limit)
         if rate_limit is not None and rate_limit <= 0:
@@ -141,6 +157,7 @@ class CheckConfig:
             second_token=second_token,
             max_examples=max_examples,
             seed=seed,
+            concurrency=concurrency,
             checks=_selected_checks(checks),
             junit_xml=Path(junit_xml) if junit_xml is not None else None,
             report=Path(report) if report is not None else None,
@@ -200,6 +217,8 @@ class CheckConfig:
         parts.append(f"--seed {self.seed}")
         if self.max_examples != DEFAULT_MAX_EXAMPLES:
             parts.append(f"--max-examples {self.max_examples}")
+        if self.concurrency != DEFAULT_CONCURRENCY:  # the lanes' programs depend on their number
+            parts.append(f"--concurrency {self.concurrency}")
         if self.checks != CHECK_NAMES:
             parts.append(f"--checks {','.join(self.checks)}")
         if self.read_only:

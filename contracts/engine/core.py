@@ -10,6 +10,7 @@ the trunks it created are deleted and the phone numbers it changed put back, and
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -117,12 +118,15 @@ def run(config: CheckConfig) -> Iterator[Event]:
     notes: list[str] = []
     recorder = CoverageRecorder(document)
 
+    recording = threading.Lock()  # lanes answer from several threads
+
     def record(method: str, path: str, status: int) -> None:
         if not guard.cleaning:  # the cleanup's answers are checked by nothing: no coverage
-            recorder.record(method, path, status)
+            with recording:
+                recorder.record(method, path, status)
 
     guard.on_answer = record
-    with activate(book), _open_targets(config, guard) as (target, other):
+    with activate(book), _open_targets(config, guard) as (target, other), ExitStack() as lanes:
         ctx = RunContext(
             config=allowed,
             document=document,
@@ -132,6 +136,7 @@ def run(config: CheckConfig) -> Iterator[Event]:
             masker=masker,
             guard=guard,
         )
+        lanes.callback(ctx.close_lanes)
         target.observer = ctx.observe
         _probe(target, "--token", masker)
         if other is not None:
@@ -170,7 +175,7 @@ def run(config: CheckConfig) -> Iterator[Event]:
             notes.append(f"stopped early: {guard.stopped}; the results cover the requests sent until then")
         cleaned = _cleanup(ctx)
         yield cleaned
-        requests = ctx.generated_requests + target.count + (other.count if other is not None else 0)
+        requests = ctx.generated_requests + ctx.sent_by_us
     yield RunFinished(
         results=results.finish(),
         failures=tuple(results.failures),

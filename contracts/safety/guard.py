@@ -28,6 +28,7 @@ __all__ = [
     "AnswerHook",
     "BudgetExhausted",
     "Guard",
+    "Halted",
     "Refused",
     "is_loopback",
     "parse_duration",
@@ -56,6 +57,14 @@ class BudgetExhausted(KeyboardInterrupt):
 
     A ``KeyboardInterrupt``, so hypothesis and schemathesis stop the way they stop for Ctrl-C;
     the engine tells the two apart by ``Guard.stopped``.
+    """
+
+
+class Halted(KeyboardInterrupt):
+    """The run was interrupted while other threads had requests in flight: send nothing more.
+
+    Raised by ``Guard.admit`` in every thread once ``Guard.halt`` was called (Ctrl-C); the
+    clean-up's requests are exempt.
     """
 
 
@@ -128,9 +137,12 @@ class Guard:
     rate_limited: int = 0  # 429s waited out
     stopped: str | None = None  # why the budget ended the run
     cleaning: bool = False  # cleanup is exempt from the budget
+    halted: bool = False  # Ctrl-C: every thread stops sending (see ``halt``)
     on_answer: AnswerHook | None = None
     _started: float = field(default=0.0, repr=False)
     _next_at: float = field(default=0.0, repr=False)
+    # A 429's Retry-After holds back every thread of the run until then.
+    _resume_at: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -205,17 +217,28 @@ class Guard:
 
     # -- pace and budget ------------------------------------------------------------------------
 
+    def halt(self) -> None:
+        """Ctrl-C: from now on ``admit`` raises ``Halted`` in every thread (the clean-up excepted)."""
+        self.halted = True
+
     def admit(self) -> None:
-        """Wait for the rate limit, then spend one request; ``BudgetExhausted`` when none is left."""
+        """Wait for the rate limit and any 429's Retry-After, then spend one request.
+
+        ``BudgetExhausted`` when none is left. Thread-safe: each caller gets its own slot,
+        so the rate, the budget and the waits hold for the whole run, whatever the threads.
+        """
         with self._lock:
+            if self.halted and not self.cleaning:
+                raise Halted("interrupted")
             if not self.cleaning:
                 self._check_budget()
             self.sent += 1
-            if self.rate is None:
-                return
             now = self.clock()
-            wait = self._next_at - now
-            self._next_at = max(now, self._next_at) + 1.0 / self.rate
+            wait = self._resume_at - now
+            if self.rate is not None:
+                start = max(now, self._next_at, self._resume_at)
+                wait = start - now
+                self._next_at = start + 1.0 / self.rate
         if wait > 0:
             self.sleep(wait)
 
@@ -227,6 +250,7 @@ class Guard:
             budget = None if self.cleaning else self.time_budget
             if budget is not None and self.clock() + delay - self._started > budget:
                 self._stop(f"--time-budget {budget:g}s spent (waiting out a 429)")
+            self._resume_at = max(self._resume_at, self.clock() + delay)
         if delay > 0:
             self.sleep(delay)
 
