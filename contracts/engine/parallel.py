@@ -13,12 +13,14 @@ With one lane the work runs in the calling thread, exactly as without lanes.
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from contracts.safety.guard import Guard
@@ -75,6 +77,30 @@ def shares(total: int, count: int) -> list[int]:
     return [base + (1 if index < extra else 0) for index in range(count)]
 
 
+_PARSING = threading.Lock()
+
+
+def _one_parse_at_a_time() -> None:
+    """Serialize ``ast.parse`` in this process (idempotent); lanes call it before they start.
+
+    Hypothesis reads source code (``inspect.getsource``: a state machine's class, a
+    strategy's lambda), which parses it; CPython 3.11 keeps the AST builder's recursion
+    depth in state shared by threads, and two threads parsing at once fail with
+    ``SystemError: AST constructor recursion depth mismatch`` (python/cpython#106905).
+    """
+    if getattr(ast.parse, "_one_at_a_time", False):
+        return
+    parse = ast.parse
+
+    @functools.wraps(parse)
+    def serialized(*args: Any, **kwargs: Any) -> Any:
+        with _PARSING:
+            return parse(*args, **kwargs)
+
+    serialized._one_at_a_time = True  # type: ignore[attr-defined]
+    ast.parse = serialized
+
+
 @dataclass
 class _Outcome(Generic[T]):
     done: bool = False
@@ -93,6 +119,7 @@ class _Lanes(Generic[T]):
     finished: queue.Queue[int] = field(default_factory=queue.Queue)
 
     def start(self) -> None:
+        _one_parse_at_a_time()
         for index, job in enumerate(self.jobs):
             outcome: _Outcome[T] = _Outcome()
             self.outcomes.append(outcome)
@@ -165,7 +192,9 @@ def run_lanes(jobs: Sequence[Callable[[], T]], guard: Guard | None) -> list[T]:
 _DONE = object()
 
 
-def stream_lanes(jobs: Sequence[Callable[[Emit[E]], object]], guard: Guard | None) -> Iterator[E]:
+def stream_lanes(
+    jobs: Sequence[Callable[[Emit[E]], object]], guard: Guard | None
+) -> Generator[E, None, None]:
     """Run each job in a lane of its own and yield the events they emit, as they come.
 
     Close the iterator (``contextlib.closing``) when leaving it early: the lanes then
