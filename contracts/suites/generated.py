@@ -59,6 +59,8 @@ _UNUSED = ("object_level_authorization",)
 _UNIT_PHASES = {PhaseName.EXAMPLES, PhaseName.COVERAGE, PhaseName.FUZZING}
 # Hypothesis examples per stateful scenario is `max_examples`; each walks at most this many links.
 STATEFUL_MAX_STEPS = 6
+# Scenarios each lane of the stateful phase runs at least: fewer lanes for fewer examples.
+MIN_LANE_SCENARIOS = 6
 
 
 def positive_statuses(operation: Mapping[str, Any]) -> list[str]:
@@ -260,7 +262,10 @@ def run_stateless(ctx: RunContext) -> Iterator[Event]:
 def run(ctx: RunContext, *, stateful: bool) -> Iterator[Event]:
     """Run schemathesis's engine against the target, unit phases or stateful; yield our events."""
     translator = _Translator(ctx, ctx.tally, set())
-    count = min(ctx.config.concurrency, ctx.config.max_examples) if stateful else 1
+    # Each lane opens with hypothesis's simplest scenarios: a lane needs a few to reach telling ones.
+    count = (
+        max(1, min(ctx.config.concurrency, ctx.config.max_examples // MIN_LANE_SCENARIOS)) if stateful else 1
+    )
     if count == 1:
         yield from _translated(ctx, translator, from_schema(load_schema(ctx, stateful=stateful)).execute())
         return

@@ -59,6 +59,8 @@ SHRINK_SECONDS = 3.0
 # Live trunks per program: enough for order and cascade, far below any account's cap.
 MAX_LIVE_TRUNKS = 8
 STEPS = 12
+# Programs each lane runs at least: fewer lanes when there are fewer programs.
+MIN_LANE_PROGRAMS = 6
 # Trunks the long-list step holds at once: more than any common page size (10, 20, 25, 50,
 # 100), which programs of STEPS steps never reach. A list cut at a page is then caught.
 LONG_LIST = 101
@@ -395,7 +397,8 @@ def run(ctx: RunContext) -> Iterator[Event]:
     if "list_matches_model" in selected:
         yield Progress("model", f"the list with {LONG_LIST} new trunks")
         yield from _long_list(ctx)
-    count = min(ctx.config.concurrency, examples)  # every lane runs one program at least
+    # Hypothesis opens with its simplest programs: a lane needs a few to reach telling ones.
+    count = max(1, min(ctx.config.concurrency, examples // MIN_LANE_PROGRAMS))
     lanes = [Lane(index, count) for index in range(count)]
     harnesses = [
         Harness(
