@@ -103,6 +103,7 @@ def _one_parse_at_a_time() -> None:
 
 @dataclass
 class _Outcome(Generic[T]):
+    entered: bool = False  # the lane's thread runs: it may send requests
     done: bool = False
     value: T | None = None
     error: BaseException | None = None
@@ -130,6 +131,7 @@ class _Lanes(Generic[T]):
             thread.start()
 
     def _run(self, index: int, job: Callable[[], T], outcome: _Outcome[T]) -> None:
+        outcome.entered = True
         try:
             outcome.value = job()
         except BaseException as exc:  # handed to the calling thread
@@ -143,11 +145,16 @@ class _Lanes(Generic[T]):
         return not all(outcome.done for outcome in self.outcomes)
 
     def stop(self) -> None:
-        """Let the requests in flight be answered and recorded, send no more, wait for every lane."""
+        """Let the requests in flight be answered and recorded, send no more, wait for every lane.
+
+        Also when Ctrl-C came while the lanes were starting: a lane that runs by now is
+        waited for; one that runs later finds the guard halted and sends nothing.
+        """
         if self.guard is not None:
             self.guard.halt()
-        for thread in self.threads:
-            thread.join()
+        for thread, outcome in zip(self.threads, self.outcomes, strict=False):
+            if outcome.entered:
+                thread.join()
 
     def results(self) -> list[T]:
         """What each job returned, in order; else the error that matters most.
@@ -174,8 +181,8 @@ def run_lanes(jobs: Sequence[Callable[[], T]], guard: Guard | None) -> list[T]:
     if len(jobs) == 1:
         return [jobs[0]()]
     lanes = _Lanes(jobs, guard)
-    lanes.start()
     try:
+        lanes.start()
         while lanes.running:
             try:
                 index = lanes.finished.get(timeout=_POLL_SECONDS)
@@ -213,9 +220,9 @@ def stream_lanes(
         return lane
 
     lanes = _Lanes([job_of(job) for job in jobs], guard)
-    lanes.start()
     ended = 0
     try:
+        lanes.start()
         while ended < len(jobs):
             try:
                 event = events.get(timeout=_POLL_SECONDS)
