@@ -266,7 +266,7 @@ def _list_checks() -> str:
     type=int,
     metavar="N",
     help=f"Requests in flight at once, in independent lanes, all within --rate-limit and the budgets; "
-    f"1 sends one at a time [default: {DEFAULT_CONCURRENCY}].",
+    f"1 sends one at a time [default: {DEFAULT_CONCURRENCY}; 1 for the embedded mock].",
 )
 @click.option(
     "--checks", "checks", metavar="NAME,...", help="Only these checks or suites (see --list-checks)."

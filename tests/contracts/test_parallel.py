@@ -10,6 +10,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -95,6 +96,25 @@ def test_stream_lanes_yields_every_lanes_events() -> None:
         return job
 
     assert sorted(stream_lanes([lane("a"), lane("b")], None)) == ["a0", "a1", "a2", "b0", "b1", "b2"]
+
+
+def test_leaving_the_stream_early_halts_every_lane_and_waits_for_it() -> None:
+    # What the sequences suite does when Ctrl-C comes while schemathesis's lanes run.
+    guard = Guard(Ledger("0badc0de"))
+    ended: list[str] = []
+
+    def sending(emit: Callable[[str], None]) -> None:
+        try:
+            while True:
+                guard.admit()
+                emit("answered")
+        finally:
+            ended.append("lane")
+
+    with closing(stream_lanes([sending, sending], guard)) as events:
+        assert next(events) == "answered"
+    assert guard.halted
+    assert ended == ["lane", "lane"]
 
 
 class HoldCreates:
