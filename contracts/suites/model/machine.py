@@ -44,6 +44,8 @@ from contracts.engine.verdicts import Tally, Violation
 from contracts.http.client import Exchange, Target
 from contracts.safety.ledger import MAX_NAME_LENGTH
 from contracts.secrets import SecretBook
+from contracts.suites.model import long_list
+from contracts.suites.model.long_list import LONG_LIST, short_ids
 from contracts.suites.model.state import DEFAULT_PORT, TRUNK_FIELDS, OrgModel, TrunkInput
 from contracts.suites.model.strategies import trunk_inputs, unknown_ids
 
@@ -61,9 +63,6 @@ MAX_LIVE_TRUNKS = 8
 STEPS = 12
 # Programs each lane runs at least: fewer lanes when there are fewer programs.
 MIN_LANE_PROGRAMS = 6
-# Trunks the long-list step holds at once: more than any common page size (10, 20, 25, 50,
-# 100), which programs of STEPS steps never reach. A list cut at a page is then caught.
-LONG_LIST = 101
 
 
 class _ShrinkingOver(BaseException):
@@ -330,8 +329,8 @@ class TrunksMachine(RuleBasedStateMachine):
         self.verify(
             "list_matches_model",
             actual == expected,
-            f"this run's trunks {_ids(expected)} oldest first",
-            f"{_ids(actual)}: {listed.describe()}",
+            f"this run's trunks {short_ids(expected)} oldest first",
+            f"{short_ids(actual)}: {listed.describe()}",
         )
 
     @precondition(lambda self: bool(self.model.phones))
@@ -372,10 +371,6 @@ class TrunksMachine(RuleBasedStateMachine):
             pass  # a clean-up request that fails or leaks shows in the checks' own requests
 
 
-def _ids(trunks: list[Any]) -> list[str]:
-    return [str(trunk.get("id"))[:8] for trunk in trunks if isinstance(trunk, dict)]
-
-
 def machine_settings(max_examples: int) -> hypothesis.settings:
     """Hypothesis settings for a run: bounded, quiet, no database; the seed is set per run."""
     return hypothesis.settings(
@@ -396,7 +391,7 @@ def run(ctx: RunContext) -> Iterator[Event]:
     examples = max(5, ctx.config.max_examples)
     if "list_matches_model" in selected:
         yield Progress("model", f"the list with {LONG_LIST} new trunks")
-        yield from _long_list(ctx)
+        yield from long_list.run(ctx)
     # Hypothesis opens with its simplest programs: a lane needs a few to reach telling ones.
     count = max(1, min(ctx.config.concurrency, examples // MIN_LANE_PROGRAMS))
     lanes = [Lane(index, count) for index in range(count)]
@@ -449,92 +444,6 @@ def _reported(harnesses: list[Harness]) -> list[Violation]:
         ):
             best[found.check] = found
     return list(best.values())
-
-
-def _long_list(ctx: RunContext) -> Iterator[Event]:
-    """Create ``LONG_LIST`` trunks, list them (all of them, oldest first), delete them.
-
-    It needs creates to work: on any answer but 201 it stops (409: the account is full)
-    and compares what it made; the programs report a broken create. With lanes, each lane
-    creates and deletes its share; the list is still one request, after every create.
-    """
-    check = "list_matches_model"
-    model = OrgModel()
-    body = {"name": "long list", "host": "sip.example.com", "username": "list"}
-    body["password"] = ctx.book.new_password()
-    count = min(ctx.config.concurrency, LONG_LIST)
-    targets = [ctx.lane_target(index) for index in range(count)]
-
-    def create(target: Target, share: int) -> Callable[[], tuple[list[Exchange], Violation | None]]:
-        def job() -> tuple[list[Exchange], Violation | None]:
-            made: list[Exchange] = []
-            try:
-                for _ in range(share):
-                    created = target.request(check, "POST", "/sip-trunks", json_body=body)
-                    trunk = TrunksMachine.body_of(created)
-                    if (
-                        created.status != 201
-                        or not isinstance(trunk, dict)
-                        or not isinstance(trunk.get("id"), str)
-                    ):
-                        break
-                    made.append(created)
-            except Violation as violation:
-                return made, violation
-            return made, None
-
-        return job
-
-    creates: list[Exchange] = []
-    try:
-        made = run_lanes(
-            [create(target, share) for target, share in zip(targets, shares(LONG_LIST, count), strict=True)],
-            ctx.guard,
-        )
-        for exchanges, _ in made:
-            creates += exchanges
-        for exchange in sorted(creates, key=lambda exchange: exchange.sequence):
-            model.add(exchange.json())
-        for _, violation in made:
-            if violation is not None:
-                raise violation
-        if len(creates) < 2:
-            return
-        target = ctx.target
-        listed = target.request(check, "GET", "/sip-trunks")
-        document = TrunksMachine.body_of(listed)
-        items = document.get("trunks") if isinstance(document, dict) else None
-        if listed.status != 200 or not isinstance(items, list):
-            raise Violation.expected(check, "200 with a list", listed.describe(), listed)
-        expected, actual = model.listed(), model.restricted(items)
-        if actual != expected:
-            got = f"{len(actual)} of them" if len(actual) != len(expected) else "another order"
-            raise Violation.expected(
-                check,
-                f"the {len(expected)} trunks just created, oldest first",
-                f"{got}: {_ids(actual)[:4]}…",
-                creates[0],
-                listed,
-            )
-        ctx.tally.passed(check)
-    except Violation as violation:
-        yield ctx.violation(violation, operation=f"model: {len(creates)} x POST /sip-trunks, GET /sip-trunks")
-    finally:
-        ids = list(model.trunks)
-        run_lanes([_deleting(target, ids[index::count]) for index, target in enumerate(targets)], ctx.guard)
-
-
-def _deleting(target: Target, trunk_ids: list[str]) -> Callable[[], None]:
-    """A lane's job: delete these trunks; best effort, a broken delete shows in the programs."""
-
-    def job() -> None:
-        try:
-            for trunk_id in trunk_ids:
-                target.request("list_matches_model", "DELETE", f"/sip-trunks/{trunk_id}")
-        except Violation:
-            pass
-
-    return job
 
 
 def _violations(error: BaseException) -> Iterator[Violation]:
