@@ -22,6 +22,7 @@ from contracts.engine.events import CleanupFinished, Event, RunFinished
 from contracts.engine.parallel import Lane, lane_seed, run_lanes, shares, stream_lanes
 from contracts.safety.guard import Guard, Halted
 from contracts.safety.ledger import Ledger
+from mockserver.client import AdminClient
 from tests.contracts.mutants.harness import App, Receive, Scope, Send
 
 from .conftest import RunChecks
@@ -189,6 +190,23 @@ def test_the_correct_mock_passes_the_model_and_the_sequences_in_lanes_or_not(
     assert [f"{failure.check}: {failure.title}" for failure in finished.failures] == []
     assert {name: status for name, status in statuses(finished).items() if status != "passed"} == {}
     assert finished.cleanup is not None and finished.cleanup.clean
+
+
+def test_the_request_budget_holds_for_every_lane_and_the_run_still_cleans_up(
+    serve: Callable[..., str], run_checks: RunChecks
+) -> None:
+    base_url = serve()
+    finished, _ = run_checks(base_url, "model", max_examples=48, concurrency=8, max_requests=150)
+    assert finished.notes == (
+        "stopped early: --max-requests 150 reached; the results cover the requests sent until then",
+    )
+    cleaned = finished.cleanup
+    assert cleaned is not None and cleaned.clean
+    with AdminClient(base_url) as admin:
+        sent = admin.requests(token=TOKEN_A)
+        assert admin.state()["organizations"][TOKEN_A]["trunks"] == []
+    # The cleanup's requests come on top of the budget: two lists, its deletes and restores.
+    assert len(sent) - 2 - len(cleaned.deleted) - len(cleaned.restored) <= 150
 
 
 class RecordCreates:
