@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck check spec docs bench soak memory hostile hostile-state hostile-target mutants clean
+.PHONY: run test lint typecheck check spec docs bench bench-check soak memory hostile hostile-state hostile-target mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ docs: $(STAMP)
 # Timings are printed, never asserted: see benchmarks/README.md (ARGS="--help" lists the options).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench $(ARGS)
+
+# The default check's wall time against the mock at 0, 10 and 50 ms latency, --concurrency 1 and the default.
+bench-check: $(STAMP)
+	$(BIN)/python -m benchmarks.check $(ARGS)
 
 soak: $(STAMP)
 	$(BIN)/python -m benchmarks.soak $(ARGS)

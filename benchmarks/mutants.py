@@ -58,7 +58,14 @@ class Detection:
         return self.seconds is not None and self.seconds < LIMIT_SECONDS
 
 
-def detect(planted: Planted, *, seed: int = SEED, checks: str | None = None) -> Detection:
+def detect(
+    planted: Planted,
+    *,
+    seed: int = SEED,
+    checks: str | None = None,
+    latency_ms: float = 0,
+    concurrency: int | None = None,
+) -> Detection:
     """Run the suite (every check unless ``checks``, default budget) against ``planted``."""
     counter: list[Counting] = []
 
@@ -66,9 +73,15 @@ def detect(planted: Planted, *, seed: int = SEED, checks: str | None = None) -> 
         counter.append(Counting(app))
         return counter[0]
 
-    with serving(planted, TOKENS, wrap=counted) as base_url:
+    with serving(planted, TOKENS, wrap=counted, latency_ms=latency_ms) as base_url:
         config = CheckConfig.from_options(
-            base_url=base_url, token=TOKENS[0], second_token=TOKENS[1], seed=seed, checks=checks, environ={}
+            base_url=base_url,
+            token=TOKENS[0],
+            second_token=TOKENS[1],
+            seed=seed,
+            checks=checks,
+            concurrency=concurrency,
+            environ={},
         )
         caught_by: list[str] = []
         seconds = requests = None
@@ -146,6 +159,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run only each mutant's expected suite (what the tests do), not every check",
     )
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0,
+        metavar="MS",
+        help="added to every request of the mutants [default: 0]",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="the check's --concurrency [default: the check's default]",
+    )
     args = parser.parse_args(argv)
     corpus: Sequence[Planted] = CORPUS
     if args.only:
@@ -156,14 +182,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet()
     detections = []
     for planted in corpus:
-        detection = detect(planted, seed=args.seed, checks=planted.suite if args.suite_only else None)
+        detection = detect(
+            planted,
+            seed=args.seed,
+            checks=planted.suite if args.suite_only else None,
+            latency_ms=args.latency,
+            concurrency=args.concurrency,
+        )
         detections.append(detection)
         state = f"{detection.seconds:5.1f} s" if detection.seconds is not None else "MISSED"
         print(f"{planted.name:<28} {state}", file=sys.stderr, flush=True)
     print(table(detections, markdown=args.markdown))
     print()
     scope = "its expected suite" if args.suite_only else "every check"
-    print(f"{summary(detections)} ({scope}, default budget, seed {args.seed})")
+    behind = f", {args.latency:g} ms latency" if args.latency else ""
+    lanes = f", --concurrency {args.concurrency}" if args.concurrency else ""
+    print(f"{summary(detections)} ({scope}, default budget, seed {args.seed}{behind}{lanes})")
     return 0 if all(d.caught for d in detections) else 1
 
 

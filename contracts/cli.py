@@ -24,6 +24,7 @@ import click
 from contracts.engine import core as engine
 from contracts.engine.catalog import CHECKS, SUITES
 from contracts.engine.config import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_MAX_EXAMPLES,
     SECOND_TOKEN_ENV,
     STATE_DIR_ENV,
@@ -261,6 +262,13 @@ def _list_checks() -> str:
     "--seed", type=int, metavar="N", help="Seed of the run; the same seed replays the same requests."
 )
 @click.option(
+    "--concurrency",
+    type=int,
+    metavar="N",
+    help=f"Requests in flight at once, in independent lanes, all within --rate-limit and the budgets; "
+    f"1 sends one at a time [default: {DEFAULT_CONCURRENCY}; 1 for the embedded mock].",
+)
+@click.option(
     "--checks", "checks", metavar="NAME,...", help="Only these checks or suites (see --list-checks)."
 )
 @click.option(
@@ -336,6 +344,7 @@ def check(
     second_token: str | None,
     max_examples: int | None,
     seed: int | None,
+    concurrency: int | None,
     checks: str | None,
     junit_xml: Path | None,
     report: Path | None,
@@ -376,6 +385,7 @@ def check(
             second_token=second_token,
             max_examples=max_examples,
             seed=seed,
+            concurrency=concurrency,
             checks=checks,
             junit_xml=junit_xml,
             report=report,

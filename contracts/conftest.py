@@ -12,7 +12,7 @@ from contracts.engine.config import SECOND_TOKEN_ENV, TOKEN_ENV, CheckConfig
 from contracts.errors import UsageError
 from contracts.pytest_form import CONFIG_KEY, FINISHED_KEY, Conformance, cleanup_lines, run_once
 
-OPTIONS = ("base_url", "token", "second_token", "max_examples", "seed", "min_coverage")
+OPTIONS = ("base_url", "token", "second_token", "max_examples", "seed", "concurrency", "min_coverage")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,6 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--max-examples", type=int, metavar="N", help="Generated examples per operation.")
     group.addoption("--seed", type=int, metavar="N", help="Seed of the run.")
+    group.addoption(
+        "--concurrency", type=int, metavar="N", help="Requests in flight at once (1: one at a time)."
+    )
     # Not --html: pytest-html owns that name, and both may be installed.
     group.addoption(
         "--check-html",

@@ -93,7 +93,7 @@ class SecretBook:
 
     def __init__(self, nonce: str) -> None:
         self._nonce = nonce
-        self._count = 0
+        self._counts: dict[str, int] = {}  # passwords made, per lane
         # needle -> (form name, the password, whether the run made it itself)
         self._needles: dict[str, tuple[str, str, bool]] = {}
         # Text that is not secret: values the run sent beside passwords, strings responses
@@ -121,11 +121,15 @@ class SecretBook:
         """The text every password made by this book starts with."""
         return f"stk{self._nonce}"
 
-    def new_password(self) -> str:
-        """A fresh password: unique in the run, and unlikely anywhere else."""
+    def new_password(self, lane: str = "") -> str:
+        """A fresh password: unique in the run, and unlikely anywhere else.
+
+        Numbered per ``lane`` (e.g. ``lane3-``): the passwords a lane sends are the same
+        from run to run, whatever the other lanes did meanwhile.
+        """
         with self._lock:
-            self._count += 1
-            password = f'{self.marker}p{self._count:03d} "/é+&'
+            count = self._counts[lane] = self._counts.get(lane, 0) + 1
+            password = f'{self.marker}{lane}p{count:03d} "/é+&'
             self._add(password)
         return password
 

@@ -19,7 +19,10 @@ from contracts.safety.ledger import valid_run_id
 from sip_trunks_openapi import SPEC_PATH
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX_EXAMPLES",
+    "EMBEDDED_CONCURRENCY",
+    "MAX_CONCURRENCY",
     "SECOND_TOKEN_ENV",
     "STATE_DIR_ENV",
     "TOKEN_ENV",
@@ -41,6 +44,13 @@ MAX_SEED = 2**32 - 1
 DEFAULT_REQUEST_TIMEOUT = 10.0
 _SIZE = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>b|bytes?|k|kb|kib|m|mb|mib|g|gb|gib)?$")
 _SIZE_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+# Requests in flight at once (see contracts.engine.parallel): enough to hide a far-away
+# target's round trip, few enough for any API's per-client limits. 1 sends one at a time.
+DEFAULT_CONCURRENCY = 8
+# The embedded mock's default: it answers in microseconds from this very process, where
+# lanes would only compete with it for the interpreter (measured ~15% slower with 8).
+EMBEDDED_CONCURRENCY = 1
+MAX_CONCURRENCY = 64
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,8 @@ class CheckConfig:
     second_token: str | None = None
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int = 0
+    # Lanes of requests in flight at once, within the rate limit and budgets (``--concurrency``).
+    concurrency: int = DEFAULT_CONCURRENCY
     checks: tuple[str, ...] = CHECK_NAMES
     junit_xml: Path | None = None
     report: Path | None = None
@@ -93,6 +105,7 @@ class CheckConfig:
         second_token: str | None = None,
         max_examples: int | None = None,
         seed: int | None = None,
+        concurrency: int | None = None,
         checks: str | Iterable[str] | None = None,
         junit_xml: str | Path | None = None,
         report: str | Path | None = None,
@@ -133,6 +146,13 @@ class CheckConfig:
             seed = random.SystemRandom().randrange(MAX_SEED + 1)
         if not 0 <= seed <= MAX_SEED:
             raise UsageError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
+        if concurrency is None:
+            concurrency = DEFAULT_CONCURRENCY if base_url is not None else EMBEDDED_CONCURRENCY
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise UsageError(
+                f"--concurrency must be between 1 (one request at a time) and {MAX_CONCURRENCY}, "
+                f"got {concurrency}"
+            )
         if isinstance(rate_limit, str):
             rate_limit = parse_rate(rate_limit)
         if rate_limit is not None and rate_limit <= 0:
@@ -158,6 +178,7 @@ class CheckConfig:
             second_token=second_token,
             max_examples=max_examples,
             seed=seed,
+            concurrency=concurrency,
             checks=_selected_checks(checks),
             junit_xml=Path(junit_xml) if junit_xml is not None else None,
             report=Path(report) if report is not None else None,
@@ -220,6 +241,9 @@ class CheckConfig:
         parts.append(f"--seed {self.seed}")
         if self.max_examples != DEFAULT_MAX_EXAMPLES:
             parts.append(f"--max-examples {self.max_examples}")
+        default = EMBEDDED_CONCURRENCY if self.base_url is None or self.embedded else DEFAULT_CONCURRENCY
+        if self.concurrency != default:  # the lanes' programs depend on their number
+            parts.append(f"--concurrency {self.concurrency}")
         if self.checks != CHECK_NAMES:
             parts.append(f"--checks {','.join(self.checks)}")
         if self.read_only:

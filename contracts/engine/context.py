@@ -37,6 +37,36 @@ class RunContext:
     tally: Tally = field(default_factory=Tally)
     # Requests sent by schemathesis (our own client counts its own).
     generated_requests: int = 0
+    # The clients of lanes 1 and up (lane 0's is ``target``), see ``contracts.engine.parallel``.
+    lane_targets: dict[int, Target] = field(default_factory=dict)
+
+    def lane_target(self, lane: int) -> Target:
+        """The first organization's client for one lane: ``target`` for lane 0, else one of its own.
+
+        Call it from the calling thread, before the lanes start.
+        """
+        if lane == 0:
+            return self.target
+        if lane not in self.lane_targets:
+            self.lane_targets[lane] = Target(
+                self.target.base_url,
+                self.config.token,
+                timeout=self.config.request_timeout,
+                max_body=self.config.max_response_size,
+                observer=self.target.observer,
+                guard=self.guard,
+            )
+        return self.lane_targets[lane]
+
+    @property
+    def sent_by_us(self) -> int:
+        """Requests our own clients sent, every lane's too (schemathesis's: ``generated_requests``)."""
+        targets = [self.target, self.other, *self.lane_targets.values()]
+        return sum(target.count for target in targets if target is not None)
+
+    def close_lanes(self) -> None:
+        for target in self.lane_targets.values():
+            target.close()
 
     def hide(self, text: str) -> str:
         """``text`` with the API keys as ``$TOKEN`` and the run's passwords as ``***``."""

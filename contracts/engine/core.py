@@ -10,6 +10,7 @@ the trunks it created are deleted and the phone numbers it changed put back, and
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -122,12 +123,15 @@ def run(config: CheckConfig) -> Iterator[Event]:
     notes: list[str] = []
     recorder = CoverageRecorder(document)
 
+    recording = threading.Lock()  # lanes answer from several threads
+
     def record(method: str, path: str, status: int) -> None:
         if not guard.cleaning:  # the cleanup's answers are checked by nothing: no coverage
-            recorder.record(method, path, status)
+            with recording:
+                recorder.record(method, path, status)
 
     guard.on_answer = record
-    with activate(book), _open_targets(config, guard) as (target, other):
+    with activate(book), _open_targets(config, guard) as (target, other), ExitStack() as lanes:
         ctx = RunContext(
             config=allowed,
             document=document,
@@ -137,6 +141,7 @@ def run(config: CheckConfig) -> Iterator[Event]:
             masker=masker,
             guard=guard,
         )
+        lanes.callback(ctx.close_lanes)
         target.observer = ctx.observe
         try:
             _probe(target, "--token", masker)
@@ -180,7 +185,7 @@ def run(config: CheckConfig) -> Iterator[Event]:
         yield cleaned
         if guard.throttled:
             raise TargetThrottled(f"no verdict: {guard.stopped}")
-        requests = ctx.generated_requests + target.count + (other.count if other is not None else 0)
+        requests = ctx.generated_requests + ctx.sent_by_us
     yield RunFinished(
         results=results.finish(),
         failures=tuple(results.failures),

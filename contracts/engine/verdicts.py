@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -36,21 +37,28 @@ class Violation(AssertionError):
 
 
 class Tally:
-    """Counts of passed and failed evaluations per check, drained into ``Tallied`` events."""
+    """Counts of passed and failed evaluations per check, drained into ``Tallied`` events.
+
+    Thread-safe: the lanes of a suite (``contracts.engine.parallel``) count into one tally.
+    """
 
     def __init__(self) -> None:
         self._passed: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
     def passed(self, check: str, count: int = 1) -> None:
-        self._passed[check] += count
+        with self._lock:
+            self._passed[check] += count
 
     def failed(self, check: str, count: int = 1) -> None:
-        self._failed[check] += count
+        with self._lock:
+            self._failed[check] += count
 
     def drain(self) -> Iterator[Tallied]:
         """Events for everything counted since the last drain, then start over."""
-        for check in sorted(set(self._passed) | set(self._failed)):
-            yield Tallied(check=check, passed=self._passed[check], failed=self._failed[check])
-        self._passed.clear()
-        self._failed.clear()
+        with self._lock:
+            passed, failed = self._passed, self._failed
+            self._passed, self._failed = Counter(), Counter()
+        for check in sorted(set(passed) | set(failed)):
+            yield Tallied(check=check, passed=passed[check], failed=failed[check])

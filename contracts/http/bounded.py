@@ -10,10 +10,16 @@ per-read timeout, and one that sends an endless body is read until memory runs o
 - ``fetch`` sends one request under a deadline and reads at most ``max_body`` bytes of the
   (decoded) body, refusing a larger declared ``Content-Length`` before reading any of it.
 
-Exceptions (both ``httpx.TransportError``, so callers treat them as "no valid answer")::
+A request may also be given a ``cancelled`` test: while it waits for bytes it looks up
+every ``POLL`` seconds, and ends with ``Cancelled`` once the test says so (the run was
+interrupted in another thread: a lane's request to a target that hangs must not hold the
+run's way out until its deadline).
+
+Exceptions (all ``httpx.TransportError``)::
 
     DeadlineExceeded   the whole request took longer than its deadline
     ResponseTooLarge   the body is, or says it is, larger than the cap
+    Cancelled          the request's ``cancelled`` test said stop while it waited
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 import ssl
 import time
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -31,6 +37,7 @@ import httpx
 
 __all__ = [
     "DEFAULT_MAX_BODY",
+    "Cancelled",
     "DeadlineExceeded",
     "Fetched",
     "ResponseTooLarge",
@@ -45,12 +52,21 @@ __all__ = [
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 _CHUNK = 64 * 1024
 
+# How often a cancellable read looks up from waiting.
+POLL = 0.1
+
 # The current request's deadline (``time.monotonic()``), None outside ``deadline()``.
 _deadline: ContextVar[float | None] = ContextVar("request_deadline", default=None)
+# The current request's cancellation test, None when it cannot be cancelled.
+_cancelled: ContextVar[Callable[[], bool] | None] = ContextVar("request_cancelled", default=None)
 
 
 class DeadlineExceeded(httpx.TimeoutException):
     """The request (connect, headers and body together) outlasted its deadline."""
+
+
+class Cancelled(httpx.TransportError):
+    """The request's ``cancelled`` test said stop while it waited for the target."""
 
 
 class ResponseTooLarge(httpx.TransportError):
@@ -71,19 +87,24 @@ def format_size(size: int) -> str:
 
 
 @contextmanager
-def deadline(seconds: float, *, not_after: float | None = None) -> Iterator[float]:
+def deadline(
+    seconds: float, *, not_after: float | None = None, cancelled: Callable[[], bool] | None = None
+) -> Iterator[float]:
     """Within this block, network operations of this thread end by ``seconds`` from now.
 
     ``not_after`` (a ``time.monotonic()`` value) brings it earlier still, e.g. the end of a
-    clean-up that must finish before the process does.
+    clean-up that must finish before the process does; ``cancelled`` ends a wait as soon
+    as it returns True.
     """
     at = time.monotonic() + seconds
     if not_after is not None:
         at = min(at, not_after)
     token = _deadline.set(at)
+    cancel_token = _cancelled.set(cancelled)
     try:
         yield at
     finally:
+        _cancelled.reset(cancel_token)
         _deadline.reset(token)
 
 
@@ -105,7 +126,18 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
+        cancelled = _cancelled.get()
+        if cancelled is None:
+            return self._inner.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
+        while True:  # wait in slices, looking up between them
+            left = _remaining(timeout, httpcore.ReadTimeout)
+            if cancelled():
+                raise httpcore.ReadError("cancelled: the run is stopping")
+            try:
+                return self._inner.read(max_bytes, POLL if left is None else min(left, POLL))
+            except httpcore.ReadTimeout:
+                if left is not None and left <= POLL:
+                    raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _remaining(timeout, httpcore.WriteTimeout))
@@ -202,14 +234,20 @@ def fetch(
     timeout: float,
     max_body: int = DEFAULT_MAX_BODY,
     not_after: float | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Fetched:
     """Send ``request`` and read its answer within ``timeout`` seconds in all and ``max_body`` bytes.
 
-    Raises ``DeadlineExceeded``, ``ResponseTooLarge``, or another ``httpx.TransportError``.
+    Raises ``DeadlineExceeded``, ``ResponseTooLarge``, ``Cancelled`` or another
+    ``httpx.TransportError``.
     """
-    with deadline(timeout, not_after=not_after):
+    with deadline(timeout, not_after=not_after, cancelled=cancelled):
         try:
             response = client.send(request, stream=True)
+        except httpx.ReadError as exc:
+            if cancelled is not None and cancelled():
+                raise Cancelled("the run is stopping") from exc
+            raise
         except httpx.TimeoutException as exc:
             raise _late(timeout, "connecting or waiting for the headers") from exc
         try:
@@ -264,4 +302,9 @@ def _read_capped(response: httpx.Response, max_body: int, timeout: float) -> byt
             chunks.append(chunk)
     except httpx.TimeoutException as exc:
         raise _late(timeout, "while reading the body") from exc
+    except httpx.ReadError as exc:
+        cancelled = _cancelled.get()
+        if cancelled is not None and cancelled():
+            raise Cancelled("the run is stopping") from exc
+        raise
     return b"".join(chunks)

@@ -17,7 +17,7 @@ from contracts.engine.verdicts import Violation
 from contracts.http import bounded
 from contracts.http.curl import Masker, render
 from contracts.http.paths import confined
-from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, SAFE_METHODS, Guard, Refused
+from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, SAFE_METHODS, Guard, Halted, Refused
 
 __all__ = ["DEFAULT_AUTH", "Exchange", "Observer", "Target"]
 
@@ -188,6 +188,8 @@ class Target:
                 guard.admit()
             try:
                 fetched = self._fetch(method, path, headers, content)
+            except bounded.Cancelled:
+                raise Halted("interrupted") from None  # stopped in another thread: not the target's fault
             except httpx.TransportError as exc:
                 sent = Exchange(method, url, path, request_headers, content, status=0)
                 self._recent.append(sent)
@@ -219,8 +221,17 @@ class Target:
     ) -> bounded.Fetched:
         request = self._client.build_request(method, path, headers=headers, content=content)
         return bounded.fetch(
-            self._client, request, timeout=self.timeout, max_body=self.max_body, not_after=self.not_after
+            self._client,
+            request,
+            timeout=self.timeout,
+            max_body=self.max_body,
+            not_after=self.not_after,
+            cancelled=self._cancelled,
         )
+
+    def _cancelled(self) -> bool:
+        """Whether a request in flight gives up: the run is stopping (see ``Guard.abandons_in_flight``)."""
+        return self.guard is not None and self.guard.abandons_in_flight()
 
     def since(self, mark: int) -> tuple[Exchange, ...]:
         """The exchanges sent after ``count`` was ``mark`` (the last few dozen at most)."""

@@ -11,6 +11,7 @@ cap) and hands back an ordinary ``requests.Response``. A request past its deadli
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from urllib3._collections import HTTPHeaderDict
 from urllib3.exceptions import ReadTimeoutError
 
 from contracts.http import bounded
+from contracts.safety.guard import Halted
 
 __all__ = ["BoundedAdapter", "DeadlineExceeded", "ResponseTooLarge", "mount"]
 
@@ -52,10 +54,11 @@ class DeadlineExceeded(requests.exceptions.ReadTimeout):
 class BoundedAdapter(HTTPAdapter):
     """A ``requests`` adapter that sends through a bounded ``httpx`` client."""
 
-    def __init__(self, *, timeout: float, max_body: int) -> None:
+    def __init__(self, *, timeout: float, max_body: int, cancelled: Callable[[], bool] | None = None) -> None:
         super().__init__()
         self.timeout = timeout
         self.max_body = max_body
+        self.cancelled = cancelled
         self._client = bounded.bounded_client(timeout=timeout)
         for name in list(self._client.headers):  # send the prepared request's headers, no others
             del self._client.headers[name]
@@ -81,7 +84,11 @@ class BoundedAdapter(HTTPAdapter):
         }
         outgoing = self._client.build_request(request.method, request.url, headers=headers, content=body)
         try:
-            fetched = bounded.fetch(self._client, outgoing, timeout=self.timeout, max_body=self.max_body)
+            fetched = bounded.fetch(
+                self._client, outgoing, timeout=self.timeout, max_body=self.max_body, cancelled=self.cancelled
+            )
+        except bounded.Cancelled:
+            raise Halted("interrupted") from None  # stopped in another thread: not the target's fault
         except bounded.ResponseTooLarge as exc:
             raise ResponseTooLarge(f"answer too large: {exc}", request=request) from exc
         except httpx.TimeoutException as exc:
@@ -112,10 +119,12 @@ class BoundedAdapter(HTTPAdapter):
         super().close()
 
 
-def mount(session: requests.Session, *, timeout: float, max_body: int) -> None:
+def mount(
+    session: requests.Session, *, timeout: float, max_body: int, cancelled: Callable[[], bool] | None = None
+) -> None:
     """Send every request of ``session`` through a ``BoundedAdapter`` (once per session)."""
     if isinstance(session.get_adapter("http://"), BoundedAdapter):
         return
-    adapter = BoundedAdapter(timeout=timeout, max_body=max_body)
+    adapter = BoundedAdapter(timeout=timeout, max_body=max_body, cancelled=cancelled)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -29,6 +29,7 @@ __all__ = [
     "AnswerHook",
     "BudgetExhausted",
     "Guard",
+    "Halted",
     "Refused",
     "Throttled",
     "is_loopback",
@@ -42,6 +43,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RATE_LIMIT_RETRIES = 8
 # Longer Retry-After values are capped: the time budget bounds the wait anyway.
 MAX_RETRY_AFTER = 60.0
+# Seconds the requests in flight get to be answered after Ctrl-C or SIGTERM, before they give up.
+HALT_GRACE = 2.0
 # All 429 waits of a run together, by default: a target that throttles for longer is not checkable.
 DEFAULT_MAX_RATE_LIMIT_WAIT = 60.0
 _RESOURCE = re.compile(r"^/(?P<kind>sip-trunks|phone-numbers)/(?P<id>[^/?#]+)")
@@ -65,6 +68,14 @@ class BudgetExhausted(KeyboardInterrupt):
 
 class Throttled(BudgetExhausted):
     """The target answered ``429`` past ``--max-rate-limit-wait`` in all: the run stops (exit 2)."""
+
+
+class Halted(KeyboardInterrupt):
+    """The run was interrupted while other threads had requests in flight: send nothing more.
+
+    Raised by ``Guard.admit`` in every thread once ``Guard.halt`` was called (Ctrl-C); the
+    clean-up's requests are exempt.
+    """
 
 
 class Refused(ContractsError):
@@ -139,9 +150,13 @@ class Guard:
     stopped: str | None = None  # why the budget ended the run
     throttled: bool = False  # the budget was the 429 waits: no verdict (exit 2)
     cleaning: bool = False  # cleanup is exempt from the budget
+    halted: bool = False  # Ctrl-C: every thread stops sending (see ``halt``)
+    halted_at: float | None = None
     on_answer: AnswerHook | None = None
     _started: float = field(default=0.0, repr=False)
     _next_at: float = field(default=0.0, repr=False)
+    # A 429's Retry-After holds back every thread of the run until then.
+    _resume_at: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -216,40 +231,67 @@ class Guard:
 
     # -- pace and budget ------------------------------------------------------------------------
 
-    def admit(self) -> None:
-        """Wait for the rate limit, then spend one request; ``BudgetExhausted`` when none is left.
+    def halt(self) -> None:
+        """Ctrl-C: from now on ``admit`` raises ``Halted`` in every thread (the clean-up excepted)."""
+        if not self.halted:
+            self.halted_at = self.clock()
+        self.halted = True
 
-        While a Ctrl-C, SIGTERM or spent budget unwinds the stack, a suite's own ``finally``
-        sends nothing (the in-flight interrupt goes on): the engine's cleanup, under its
-        deadline, undoes the run, and a target that hangs cannot hold the way out.
+    def abandons_in_flight(self) -> bool:
+        """Whether a request still in flight gives up: ``HALT_GRACE`` seconds after ``halt``.
+
+        Answers that come within the grace are recorded (the ledger stays exact); a target
+        that hangs cannot hold the run's way out. The cleanup's requests never give up here.
+        """
+        return (
+            self.halted
+            and not self.cleaning
+            and self.halted_at is not None
+            and self.clock() - self.halted_at >= HALT_GRACE
+        )
+
+    def admit(self) -> None:
+        """Wait for the rate limit and any 429's Retry-After, then spend one request.
+
+        ``BudgetExhausted`` when none is left. Thread-safe: each caller gets its own slot,
+        so the rate, the budget and the waits hold for the whole run, whatever the threads.
+        While a Ctrl-C, SIGTERM or spent budget unwinds this thread's stack, a suite's own
+        ``finally`` sends nothing (the in-flight interrupt goes on): the engine's cleanup,
+        under its deadline, undoes the run, and a target that hangs cannot hold the way out.
         """
         unwinding = sys.exc_info()[1]
         if isinstance(unwinding, KeyboardInterrupt) and not self.cleaning:
             raise unwinding
         with self._lock:
+            if self.halted and not self.cleaning:
+                raise Halted("interrupted")
             if not self.cleaning:
                 self._check_budget()
             self.sent += 1
-            if self.rate is None:
-                return
             now = self.clock()
-            wait = self._next_at - now
-            self._next_at = max(now, self._next_at) + 1.0 / self.rate
+            wait = self._resume_at - now
+            if self.rate is not None:
+                start = max(now, self._next_at, self._resume_at)
+                wait = start - now
+                self._next_at = start + 1.0 / self.rate
         if wait > 0:
             self.sleep(wait)
 
     def wait_out(self, retry_after: str | None, *, not_after: float | None = None) -> bool:
         """Wait as a 429 asks before retrying; False (no wait) when the caller should take the 429 as it is.
 
-        Outside the cleanup, ``Throttled`` once the run's 429 waits would pass
-        ``max_rate_limit_wait`` in all, ``BudgetExhausted`` if the wait outlasts the time
+        Every thread waits until the latest 429's ``Retry-After`` (see ``admit``). The wall
+        time those pauses add up to is bounded: outside the cleanup, ``Throttled`` once it
+        would pass ``max_rate_limit_wait``, ``BudgetExhausted`` if the wait outlasts the time
         budget. The cleanup never raises: past either bound, or past ``not_after`` (its own
         deadline), it stops waiting and reports what is left.
         """
         delay = retry_after_seconds(retry_after)
         with self._lock:
             now = self.clock()
-            over_wait = self.rate_limit_waited + delay > self.max_rate_limit_wait
+            resume_at = max(self._resume_at, now + delay)
+            added = resume_at - max(self._resume_at, now)  # 8 lanes waiting the same second: 1 s
+            over_wait = self.rate_limit_waited + added > self.max_rate_limit_wait
             if self.cleaning:
                 if over_wait or (not_after is not None and now + delay > not_after):
                     return False
@@ -264,7 +306,8 @@ class Guard:
             elif self.time_budget is not None and now + delay - self._started > self.time_budget:
                 self._stop(f"--time-budget {self.time_budget:g}s spent (waiting out a 429)")
             self.rate_limited += 1
-            self.rate_limit_waited += delay
+            self.rate_limit_waited += added
+            self._resume_at = resume_at
         if delay > 0:
             self.sleep(delay)
         return True

@@ -107,8 +107,14 @@ class GuardedTransport:
             if self._session is None:
                 self._session = requests.Session()
             session = self._session
-        requests_adapter.mount(session, timeout=self.timeout, max_body=self.max_body)
+        requests_adapter.mount(
+            session, timeout=self.timeout, max_body=self.max_body, cancelled=self._cancelled
+        )
         return session
+
+    def _cancelled(self) -> bool:
+        """Whether a request in flight gives up: the run is stopping (see ``Guard.abandons_in_flight``)."""
+        return self.guard.abandons_in_flight()
 
 
 def _single_segments(case: Case) -> bool:

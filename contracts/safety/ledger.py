@@ -138,7 +138,8 @@ class Ledger:
 
     def is_phone(self, phone_id: str) -> bool:
         """Whether ``phone_id`` is a phone number the run has seen listed."""
-        return any(seen == phone_id for _, seen in self.phones_seen)
+        with self._lock:  # another thread may be adding phone numbers
+            return any(seen == phone_id for _, seen in self.phones_seen)
 
     def phone_written(self, org: str, phone_id: str) -> None:
         """The run is about to change this phone number: remember its link as first seen."""

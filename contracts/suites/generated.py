@@ -4,12 +4,19 @@ Each call runs schemathesis's own engine, either its examples, coverage and fuzz
 (suite ``stateless``) or its stateful phase over the OpenAPI links (suite ``sequences``), and
 turns its events into ours: progress, counts per check, and each distinct failure once with
 the curl steps that reproduce it.
+
+With ``--concurrency N`` the unit phases run on N of schemathesis's workers (operations at
+once, each from the run's seed), and the stateful phase in N lanes: N engines with their
+own seeds and shares of the scenarios (``contracts.engine.parallel``), each writing only to
+the trunks it created itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +31,15 @@ from schemathesis.engine.run import PhaseName
 import contracts.suites.checks  # noqa: F401  (registers the custom checks with schemathesis)
 from contracts.engine.catalog import checks_of
 from contracts.engine.events import Event, Failure, Progress
+from contracts.engine.parallel import Emit, Lane, lane_seed, shares, stream_lanes
 from contracts.engine.verdicts import Tally
 from contracts.errors import ContractsError, InvalidSpec
 from contracts.http.curl import Masker, render
+from contracts.safety.guard import SAFE_METHODS, Guard
 from contracts.safety.guarded import guard_schema
 
 if TYPE_CHECKING:
+    from schemathesis import Case, Response
     from schemathesis.specs.openapi.schemas import OpenApiSchema
 
     from contracts.engine.context import RunContext
@@ -49,6 +59,9 @@ _UNUSED = ("object_level_authorization",)
 _UNIT_PHASES = {PhaseName.EXAMPLES, PhaseName.COVERAGE, PhaseName.FUZZING}
 # Hypothesis examples per stateful scenario is `max_examples`; each walks at most this many links.
 STATEFUL_MAX_STEPS = 6
+# Scenarios each lane of the stateful phase runs at least (4 lanes for the default 50): each
+# engine costs ~0.2 s of CPU to set up, which more lanes would spend on the loopback.
+MIN_LANE_SCENARIOS = 12
 
 
 def positive_statuses(operation: Mapping[str, Any]) -> list[str]:
@@ -64,9 +77,15 @@ def positive_statuses(operation: Mapping[str, Any]) -> list[str]:
     return ["2xx", *(code for code in ("404", "409", "422") if code in documented)]
 
 
-def schemathesis_config(ctx: RunContext, *, stateful: bool) -> schemathesis.Config:
-    """Target, budget, seed and checks for either the unit phases or the stateful phase."""
+def schemathesis_config(ctx: RunContext, *, stateful: bool, lane: Lane | None = None) -> schemathesis.Config:
+    """Target, budget, seed and checks for either the unit phases or the stateful phase.
+
+    The unit phases run on ``--concurrency`` workers; a ``lane`` of the stateful phase
+    gets its own seed and its share of the scenarios.
+    """
     config = ctx.config
+    lane = lane or Lane()
+    seed, examples = lane_seed(config.seed, lane), shares(config.max_examples, lane.count)[lane.index]
     selected = set(config.checks)
     checks: dict[str, Any] = {name: {"enabled": name in selected} for name in SCHEMATHESIS_CHECKS}
     checks.update({name: {"enabled": False} for name in _UNUSED})
@@ -81,23 +100,28 @@ def schemathesis_config(ctx: RunContext, *, stateful: bool) -> schemathesis.Conf
         for method, operation in path_item.items()
         if isinstance(operation, dict) and "operationId" in operation
     ]
+    # One at a time, producers go first (POST before GET by id, by id before DELETE); with
+    # workers, every operation at once: one layer at a time would keep most workers idle,
+    # and the ids the earlier phases created are there to be used anyway.
+    ordering = {"operation-ordering": "none"} if config.concurrency > 1 else {}
     return schemathesis.Config.from_dict(
         {
-            "seed": config.seed,
+            "seed": seed,
             "base-url": ctx.target.base_url,
-            "workers": 1,
+            "workers": 1 if stateful else config.concurrency,
             "request-timeout": config.request_timeout,
             "headers": {"Authorization": f"Bearer {config.token}"},
-            "generation": {"max-examples": config.max_examples, "database": "none", "mode": "all"},
+            "generation": {"max-examples": examples, "database": "none", "mode": "all"},
             "checks": checks,
             "operations": operations,
             "phases": {
-                "examples": {"enabled": not stateful},
+                "examples": {"enabled": not stateful, **ordering},
                 "coverage": {
                     "enabled": not stateful,
+                    **ordering,
                     **({"unexpected-methods": []} if config.read_only else {}),
                 },
-                "fuzzing": {"enabled": not stateful},
+                "fuzzing": {"enabled": not stateful, **ordering},
                 "stateful": {
                     "enabled": stateful,
                     "max-steps": STATEFUL_MAX_STEPS,
@@ -109,16 +133,68 @@ def schemathesis_config(ctx: RunContext, *, stateful: bool) -> schemathesis.Conf
     )
 
 
-def load_schema(ctx: RunContext, *, stateful: bool) -> OpenApiSchema:
-    config = schemathesis_config(ctx, stateful=stateful)
+def load_schema(ctx: RunContext, *, stateful: bool, lane: Lane | None = None) -> OpenApiSchema:
+    config = schemathesis_config(ctx, stateful=stateful, lane=lane)
     try:
         schema = schemathesis.openapi.from_path(ctx.config.spec_path, config=config)
     except Exception as exc:  # any reason the spec cannot be loaded ends the run
         raise InvalidSpec(f"{ctx.config.spec_path} cannot be loaded by schemathesis: {exc}") from exc
     # Every generated request passes the run's guard, within the run's bounds.
-    return guard_schema(
+    schema = guard_schema(
         schema, ctx.guard, timeout=ctx.config.request_timeout, max_body=ctx.config.max_response_size
     )
+    if lane is not None and lane.count > 1:
+        schema = _own_trunks_only(schema, ctx.guard)
+    return schema
+
+
+def _own_trunks_only(schema: OpenApiSchema, guard: Guard) -> OpenApiSchema:
+    """``schema`` whose writes go only to trunks its own lane created (in place; returned for chaining)."""
+    transport = _OwnTrunks(schema.transport, guard)
+    base = type(schema)
+    schema.__class__ = type(f"Lane{base.__name__}", (base,), {"transport": property(lambda _: transport)})
+    return schema
+
+
+@dataclass
+class _OwnTrunks:
+    """A lane's transport: a write to a trunk another lane created goes to an id nothing has instead.
+
+    Schemathesis reuses ids from earlier answers, lists included: without this, a lane
+    could delete a trunk another lane is about to read back along a link, and report it
+    missing. The run's trunks are in the ledger before any lane can see them listed.
+    """
+
+    inner: Any
+    guard: Guard
+    own: set[str] = field(default_factory=set)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def send(self, case: Case, **kwargs: Any) -> Response:
+        trunk_id = case.path_parameters.get("id") if case.path_parameters else None
+        if (
+            case.method.upper() not in SAFE_METHODS
+            and case.operation.path == "/sip-trunks/{id}"
+            and isinstance(trunk_id, str)
+            and trunk_id in self.guard.ledger.trunks
+            and trunk_id not in self.own
+        ):
+            case.path_parameters["id"] = str(uuid.uuid4())
+        response = self.inner.send(case, **kwargs)
+        if (
+            case.method.upper() == "POST"
+            and case.operation.path == "/sip-trunks"
+            and response.status_code == 201
+        ):
+            try:
+                created = response.json()
+            except ValueError:
+                created = None
+            if isinstance(created, dict) and isinstance(created.get("id"), str):
+                self.own.add(created["id"])
+        return response
 
 
 @dataclass
@@ -189,14 +265,42 @@ def run_stateless(ctx: RunContext) -> Iterator[Event]:
 
 def run(ctx: RunContext, *, stateful: bool) -> Iterator[Event]:
     """Run schemathesis's engine against the target, unit phases or stateful; yield our events."""
-    schema = load_schema(ctx, stateful=stateful)
     translator = _Translator(ctx, ctx.tally, set())
-    for event in from_schema(schema).execute():
+    # Each lane opens with hypothesis's simplest scenarios: a lane needs a few to reach telling ones.
+    count = (
+        max(1, min(ctx.config.concurrency, ctx.config.max_examples // MIN_LANE_SCENARIOS)) if stateful else 1
+    )
+    if count == 1:
+        yield from _translated(ctx, translator, from_schema(load_schema(ctx, stateful=stateful)).execute())
+        return
+    schemas = [load_schema(ctx, stateful=True, lane=Lane(index, count)) for index in range(count)]
+
+    def engine(schema: OpenApiSchema) -> Callable[[Emit[st_events.EngineEvent]], None]:
+        def job(emit: Emit[st_events.EngineEvent]) -> None:
+            for event in from_schema(schema).execute():
+                emit(event)
+
+        return job
+
+    yield Progress("sequences", f"stateful phase along the OpenAPI links, in {count} lanes")
+    with closing(stream_lanes([engine(schema) for schema in schemas], ctx.guard)) as events:
+        yield from _translated(ctx, translator, events, announced=True)
+
+
+def _translated(
+    ctx: RunContext,
+    translator: _Translator,
+    events: Iterator[st_events.EngineEvent],
+    *,
+    announced: bool = False,
+) -> Iterator[Event]:
+    """Our events for schemathesis's; ``announced``: the stateful phase's start is already said."""
+    for event in events:
         if isinstance(event, st_events.PhaseStarted) and event.phase.is_enabled:
             name = event.phase.name
             if name in _UNIT_PHASES:
                 yield Progress("stateless", f"{name.display} phase")
-            elif name == PhaseName.STATEFUL_TESTING:
+            elif name == PhaseName.STATEFUL_TESTING and not announced:
                 yield Progress("sequences", "stateful phase along the OpenAPI links")
         elif isinstance(event, st_events.ScenarioStarted) and event.phase in _UNIT_PHASES and event.label:
             yield Progress("stateless", f"  {event.phase.display.lower()}: {event.label}")

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from contracts.engine.catalog import CHECK_NAMES, checks_of
-from contracts.engine.config import DEFAULT_MAX_EXAMPLES, CheckConfig
+from contracts.engine.config import DEFAULT_CONCURRENCY, DEFAULT_MAX_EXAMPLES, CheckConfig
 from contracts.errors import UsageError
 
 
@@ -16,6 +16,13 @@ def test_defaults_check_everything_with_a_random_seed() -> None:
     assert config.base_url is None
     assert config.checks == CHECK_NAMES
     assert config.max_examples == DEFAULT_MAX_EXAMPLES
+    # The embedded mock runs in this process: lanes would compete with it, so one at a time.
+    assert config.concurrency == 1
+    assert (
+        CheckConfig.from_options(base_url="http://api", token="k", environ={}).concurrency
+        == DEFAULT_CONCURRENCY
+        == 8
+    )
     assert 0 <= config.seed < 2**32
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.seed = 1  # type: ignore[misc]
@@ -36,6 +43,7 @@ def test_tokens_fall_back_to_the_environment() -> None:
         ({"token": "k", "second_token": "k"}, "--second-token must be another organization's key"),
         ({"max_examples": 0}, "--max-examples must be 1 or more, got 0"),
         ({"seed": -1}, "--seed must be between 0 and 4294967295, got -1"),
+        ({"concurrency": 0}, "--concurrency must be between 1 (one request at a time) and 64, got 0"),
         ({"checks": "auth_required,nope"}, "unknown check 'nope' in --checks"),
         ({"checks": " , "}, "--checks selects no check"),
     ],
@@ -45,6 +53,7 @@ def test_tokens_fall_back_to_the_environment() -> None:
         "same-tokens",
         "no-examples",
         "negative-seed",
+        "no-concurrency",
         "unknown-check",
         "no-check",
     ],
@@ -67,4 +76,12 @@ def test_the_replay_command_names_what_differs_from_the_defaults() -> None:
     assert config.replay_command == (
         "sip-trunks check --base-url http://api --seed 9 --max-examples 7 --checks auth_required"
     )
-    assert config.replace(embedded=True).replay_command.startswith("sip-trunks check --seed 9 ")
+    # The embedded mock's default is one at a time: a replay of this run there needs its 8 lanes.
+    assert config.replace(embedded=True).replay_command.startswith(
+        "sip-trunks check --seed 9 --max-examples 7 --concurrency 8 "
+    )
+    # Lanes cut the programs by their number: a replay needs the same.
+    assert config.replace(concurrency=1).replay_command == (
+        "sip-trunks check --base-url http://api --seed 9 --max-examples 7 "
+        "--concurrency 1 --checks auth_required"
+    )

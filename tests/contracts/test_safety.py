@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 
@@ -10,6 +12,7 @@ from contracts.http.client import Target
 from contracts.safety.guard import (
     BudgetExhausted,
     Guard,
+    Halted,
     Refused,
     parse_duration,
     parse_rate,
@@ -83,6 +86,61 @@ def test_max_requests_and_time_budget_stop_the_run_but_not_its_cleanup() -> None
     with pytest.raises(BudgetExhausted, match="waiting out a 429"):
         timed.wait_out("5")
     assert fake.slept == []
+
+
+def _in_threads(count: int, job: object) -> None:
+    threads = [threading.Thread(target=job) for _ in range(count)]  # type: ignore[arg-type]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_the_budget_holds_for_every_thread_of_the_run() -> None:
+    counted, _ = guard(max_requests=100)
+    admitted: list[int] = []
+
+    def send_until_stopped() -> None:
+        mine = 0
+        try:
+            while True:
+                counted.admit()
+                mine += 1
+        except BudgetExhausted:
+            admitted.append(mine)
+
+    _in_threads(8, send_until_stopped)
+    assert len(admitted) == 8  # every thread was stopped
+    assert sum(admitted) == counted.sent == 100
+
+
+def test_the_rate_limit_and_a_429s_wait_hold_for_every_thread() -> None:
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            waits.append(round(seconds, 6))
+
+    # The clock stands still: each request's wait is the slot it was given.
+    paced = Guard(Ledger("0badc0de"), rate=4.0, clock=lambda: 0.0, sleep=sleep)
+    _in_threads(8, paced.admit)
+    assert sorted(waits) == [0.25 * slot for slot in range(1, 8)]  # one slot each, none shared
+    waits.clear()
+    held = Guard(Ledger("0badc0de"), clock=lambda: 0.0, sleep=sleep)
+    held.wait_out("2")  # one thread got a 429 with Retry-After: 2
+    _in_threads(3, held.admit)
+    assert waits == [2.0, 2.0, 2.0, 2.0]  # its own wait, then every other thread's
+
+
+def test_a_halted_guard_sends_nothing_more_but_the_cleanup() -> None:
+    halted, _ = guard()
+    halted.halt()
+    with pytest.raises(Halted):
+        halted.admit()
+    assert halted.stopped is None  # Ctrl-C, not the budget
+    halted.cleaning = True
+    halted.admit()
 
 
 def test_writes_only_to_the_runs_own_trunks_and_none_read_only() -> None:

@@ -6,13 +6,18 @@ the invariants read new trunks back and compare the target's lists with the mode
 request is valid, so a 5xx answer to any is ``not_a_server_error``. A violation names its
 check; the failing program is shrunk for a few seconds and its requests become the
 report's curl steps.
+
+With ``--concurrency N`` the programs run in N lanes (``contracts.engine.parallel``), each
+a state machine of its own with its own seed, its share of the programs, its own trunks
+(named with its prefix, compared by the ids it created) and its own share of the phone
+numbers: what one lane does is never in what another compares.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -34,10 +39,14 @@ from hypothesis.stateful import (
 from contracts.engine.catalog import checks_of
 from contracts.engine.context import RunContext
 from contracts.engine.events import CheckSkipped, Event, Progress
+from contracts.engine.parallel import Lane, lane_seed, run_lanes, shares
 from contracts.engine.verdicts import Tally, Violation
 from contracts.http.client import Exchange, Target
 from contracts.http.paths import phone_path, safe_id, trunk_path
+from contracts.safety.ledger import MAX_NAME_LENGTH
 from contracts.secrets import SecretBook
+from contracts.suites.model import long_list
+from contracts.suites.model.long_list import LONG_LIST, short_ids
 from contracts.suites.model.state import DEFAULT_PORT, TRUNK_FIELDS, OrgModel, TrunkInput
 from contracts.suites.model.strategies import trunk_inputs, unknown_ids
 
@@ -53,9 +62,8 @@ SHRINK_SECONDS = 3.0
 # Live trunks per program: enough for order and cascade, far below any account's cap.
 MAX_LIVE_TRUNKS = 8
 STEPS = 12
-# Trunks the long-list step holds at once: more than any common page size (10, 20, 25, 50,
-# 100), which programs of STEPS steps never reach. A list cut at a page is then caught.
-LONG_LIST = 101
+# Programs each lane runs at least: fewer lanes when there are fewer programs.
+MIN_LANE_PROGRAMS = 6
 
 
 class _ShrinkingOver(BaseException):
@@ -78,6 +86,8 @@ class Harness:
     tally: Tally
     selected: frozenset[str]
     shrink_seconds: float = SHRINK_SECONDS
+    lane: Lane = field(default_factory=Lane)
+    # Phone numbers of the account (every lane's); -1 until a program listed them.
     phone_count: int = -1
     first: Violation | None = None
     best: Violation | None = None
@@ -93,9 +103,13 @@ class Harness:
         return violation
 
     def trunk_name(self, name: str) -> str:
-        """The name as the target gets it: with the run's prefix (see ``contracts.safety.ledger``)."""
+        """The name as the target gets it: the run's prefix, then the lane's (``contracts.safety.ledger``)."""
+        name = (self.lane.prefix + name)[:MAX_NAME_LENGTH]
         guard = self.target.guard
         return name if guard is None else guard.ledger.name(name)
+
+    def new_password(self) -> str:
+        return self.book.new_password(self.lane.prefix)
 
     @property
     def phone_writes(self) -> bool:
@@ -178,20 +192,22 @@ class TrunksMachine(RuleBasedStateMachine):
         _, numbers = self._get_list(
             "phone_links_match_model", "/phone-numbers", "phone_numbers", "200 with the phone numbers"
         )
-        phones = {
+        every = {
             item["id"]: item.get("transfer_trunk_id")
             for item in numbers
             if isinstance(item, dict) and safe_id(item.get("id"))
         }
+        # This lane's share only: the others link and unlink theirs meanwhile.
+        phones = {phone_id: every[phone_id] for phone_id in self.harness.lane.holds(list(every))}
         self.model.start(phones)
-        self.harness.phone_count = len(phones)
+        self.harness.phone_count = len(every)
         return multiple(*sorted(phones)) if self.harness.phone_writes else multiple()
 
     @precondition(lambda self: len(self.model.trunks) < MAX_LIVE_TRUNKS)
     @rule(target=trunks, data=trunk_inputs())
     def create(self, data: TrunkInput) -> str:
         data = dataclasses.replace(data, name=self.harness.trunk_name(data.name))
-        password = self.harness.book.new_password()
+        password = self.harness.new_password()
         created = self.send("create_answers_trunk", "POST", "/sip-trunks", data.body(password))
         trunk = self.body_of(created)
         self.verify("create_answers_trunk", created.status == 201, "201", created.describe())
@@ -320,8 +336,8 @@ class TrunksMachine(RuleBasedStateMachine):
         self.verify(
             "list_matches_model",
             actual == expected,
-            f"this run's trunks {_ids(expected)} oldest first",
-            f"{_ids(actual)}: {listed.describe()}",
+            f"this run's trunks {short_ids(expected)} oldest first",
+            f"{short_ids(actual)}: {listed.describe()}",
         )
 
     @precondition(lambda self: bool(self.model.phones))
@@ -364,10 +380,6 @@ class TrunksMachine(RuleBasedStateMachine):
             pass  # a clean-up request that fails or leaks shows in the checks' own requests
 
 
-def _ids(trunks: list[Any]) -> list[str]:
-    return [str(trunk.get("id"))[:8] for trunk in trunks if isinstance(trunk, dict)]
-
-
 def machine_settings(max_examples: int) -> hypothesis.settings:
     """Hypothesis settings for a run: bounded, quiet, no database; the seed is set per run."""
     return hypothesis.settings(
@@ -385,81 +397,62 @@ def machine_settings(max_examples: int) -> hypothesis.settings:
 
 def run(ctx: RunContext) -> Iterator[Event]:
     selected = frozenset(name for name in ctx.config.checks if name in CHECKS or name in _ALSO)
-    harness = Harness(target=ctx.target, book=ctx.book, tally=ctx.tally, selected=selected)
-    machine = type("TrunksMachineRun", (TrunksMachine,), {"harness": harness})
-    hypothesis.seed(ctx.config.seed)(machine)
     examples = max(5, ctx.config.max_examples)
     if "list_matches_model" in selected:
         yield Progress("model", f"the list with {LONG_LIST} new trunks")
-        yield from _long_list(ctx)
-    yield Progress("model", f"up to {examples} programs of up to {STEPS} steps")
-    try:
-        run_state_machine_as_test(machine, settings=machine_settings(examples))
-    except _ShrinkingOver:
-        pass
-    except Exception as exc:  # a violation, or one hypothesis could not replay the same way
-        if harness.best is None and not any(True for _ in _violations(exc)):
-            raise
-    found = [harness.best] if harness.best is not None else []
-    for violation in found:
+        yield from long_list.run(ctx)
+    # Hypothesis opens with its simplest programs: a lane needs a few to reach telling ones.
+    count = max(1, min(ctx.config.concurrency, examples // MIN_LANE_PROGRAMS))
+    lanes = [Lane(index, count) for index in range(count)]
+    harnesses = [
+        Harness(
+            target=ctx.lane_target(lane.index), book=ctx.book, tally=ctx.tally, selected=selected, lane=lane
+        )
+        for lane in lanes
+    ]
+    in_lanes = f" in {count} lanes" if count > 1 else ""
+    yield Progress("model", f"up to {examples} programs of up to {STEPS} steps{in_lanes}")
+    jobs = [
+        _programs(harness, lane_seed(ctx.config.seed, harness.lane), share)
+        for harness, share in zip(harnesses, shares(examples, count), strict=True)
+    ]
+    run_lanes(jobs, ctx.guard)
+    for violation in _reported(harnesses):
         label = violation.exchanges[-1].label if violation.exchanges else "a step"
         yield ctx.violation(violation, operation=f"model: {label}")
-    if harness.phone_count == 0:
+    if {harness.phone_count for harness in harnesses} - {-1} == {0}:
         for name in _NEEDS_PHONES:
             if name in selected:
                 yield CheckSkipped(name, "the account has no phone numbers")
 
 
-def _long_list(ctx: RunContext) -> Iterator[Event]:
-    """Create ``LONG_LIST`` trunks, list them (all of them, oldest first), delete them.
+def _programs(harness: Harness, seed: int, examples: int) -> Callable[[], None]:
+    """One lane's job: up to ``examples`` programs of its own state machine, from ``seed``."""
 
-    It needs creates to work: on any answer but 201 it stops (409: the account is full)
-    and compares what it made; the programs report a broken create.
-    """
-    check = "list_matches_model"
-    target, model = ctx.target, OrgModel()
-    body = {"name": "long list", "host": "sip.example.com", "username": "list"}
-    body["password"] = ctx.book.new_password()
-    creates: list[Exchange] = []
-    try:
-        for _ in range(LONG_LIST):
-            created = target.request(check, "POST", "/sip-trunks", json_body=body)
-            trunk = TrunksMachine.body_of(created)
-            if (
-                created.status != 201
-                or not isinstance(trunk, dict)
-                or not safe_id(trunk.get("id"))
-                or not isinstance(trunk.get("created_at"), str)
-            ):
-                break  # the programs report a broken create
-            creates.append(created)
-            model.add(trunk)
-        if len(creates) < 2:
-            return
-        listed = target.request(check, "GET", "/sip-trunks")
-        document = TrunksMachine.body_of(listed)
-        items = document.get("trunks") if isinstance(document, dict) else None
-        if listed.status != 200 or not isinstance(items, list):
-            raise Violation.expected(check, "200 with a list", listed.describe(), listed)
-        expected, actual = model.listed(), model.restricted(items)
-        if actual != expected:
-            got = f"{len(actual)} of them" if len(actual) != len(expected) else "another order"
-            raise Violation.expected(
-                check,
-                f"the {len(expected)} trunks just created, oldest first",
-                f"{got}: {_ids(actual)[:4]}…",
-                creates[0],
-                listed,
-            )
-        ctx.tally.passed(check)
-    except Violation as violation:
-        yield ctx.violation(violation, operation=f"model: {len(creates)} x POST /sip-trunks, GET /sip-trunks")
-    finally:
+    def job() -> None:
+        machine = type("TrunksMachineRun", (TrunksMachine,), {"harness": harness})
+        hypothesis.seed(seed)(machine)
         try:
-            for trunk_id in model.trunks:
-                target.request(check, "DELETE", trunk_path(trunk_id))
-        except Violation:
-            pass  # clean-up is best effort; a broken delete shows in the programs
+            run_state_machine_as_test(machine, settings=machine_settings(examples))
+        except _ShrinkingOver:
+            pass
+        except Exception as exc:  # a violation, or one hypothesis could not replay the same way
+            if harness.best is None and not any(True for _ in _violations(exc)):
+                raise
+
+    return job
+
+
+def _reported(harnesses: list[Harness]) -> list[Violation]:
+    """The violation each lane reports, one per check: the shortest program, the first lane on a tie."""
+    best: dict[str, Violation] = {}
+    for harness in harnesses:
+        found = harness.best
+        if found is not None and (
+            found.check not in best or len(found.exchanges) < len(best[found.check].exchanges)
+        ):
+            best[found.check] = found
+    return list(best.values())
 
 
 def _violations(error: BaseException) -> Iterator[Violation]:

@@ -134,15 +134,19 @@ def serving(
     *,
     through: bool = False,
     wrap: Callable[[App], App] | None = None,
+    latency_ms: float = 0,
 ) -> Iterator[str]:
     """Serve the mock, with ``planted``'s defect if given, on a loopback port; yields its base URL.
 
     ``through`` serves the correct mock through the pass-through ``Rewriting`` (a control:
     the middleware alone must not be what the suite catches); ``wrap`` goes around it all.
+    ``latency_ms`` is added to every request, as a far-away deployment's round trip.
     """
     from mockserver import MockConfig, create_app, running_mock
+    from mockserver.controls.faults import Latency
 
-    config = MockConfig(tokens=tokens, access_log=False, max_trunks=MAX_TRUNKS)
+    latency = Latency(latency_ms, latency_ms) if latency_ms else None
+    config = MockConfig(tokens=tokens, access_log=False, max_trunks=MAX_TRUNKS, latency=latency)
     if planted is not None:
         app = planted.app(config)
     else:
