@@ -35,7 +35,7 @@ from contracts.engine.events import (
     SuiteStarted,
     Tallied,
 )
-from contracts.engine.parallel import one_parse_at_a_time
+from contracts.engine.parallel import serialize_parsing
 from contracts.engine.verdicts import Violation
 from contracts.errors import InvalidSpec, TargetThrottled, TargetUnreachable, UsageError
 from contracts.http.client import Target
@@ -113,7 +113,7 @@ def run(config: CheckConfig) -> Iterator[Event]:
         )
     started = time.monotonic()
     if config.concurrency > 1:
-        one_parse_at_a_time()  # schemathesis's workers and our lanes parse source in threads
+        serialize_parsing()  # schemathesis's workers and our lanes parse source in threads
     document = _load_spec(config)
     book = SecretBook.for_seed(config.seed)
     book.note_public([config.spec_path.read_text(encoding="utf-8")])

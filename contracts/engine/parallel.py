@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 if TYPE_CHECKING:
     from contracts.safety.guard import Guard
 
-__all__ = ["Emit", "Lane", "lane_seed", "one_parse_at_a_time", "run_lanes", "shares", "stream_lanes"]
+__all__ = ["Emit", "Lane", "lane_seed", "run_lanes", "serialize_parsing", "shares", "stream_lanes"]
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -80,11 +80,10 @@ def shares(total: int, count: int) -> list[int]:
 _PARSING = threading.Lock()
 
 
-def one_parse_at_a_time() -> None:
-    """Serialize ``ast.parse`` in this process (idempotent); a run with threads calls it first.
+def serialize_parsing() -> None:
+    """Serialize ``ast.parse`` in this process (idempotent); call it before threads run hypothesis.
 
-    Lanes call it before they start, and the engine before a run with ``--concurrency`` over
-    1, whose stateless phases run on schemathesis's own worker threads.
+    Lanes call it before they start; so does the stateless suite before schemathesis's workers.
 
     Hypothesis reads source code (``inspect.getsource``: a state machine's class, a
     strategy's lambda), which parses it; CPython 3.11 keeps the AST builder's recursion
@@ -123,7 +122,7 @@ class _Lanes(Generic[T]):
     finished: queue.Queue[int] = field(default_factory=queue.Queue)
 
     def start(self) -> None:
-        one_parse_at_a_time()
+        serialize_parsing()
         for index, job in enumerate(self.jobs):
             outcome: _Outcome[T] = _Outcome()
             self.outcomes.append(outcome)

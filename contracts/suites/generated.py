@@ -31,7 +31,7 @@ from schemathesis.engine.run import PhaseName
 import contracts.suites.checks  # noqa: F401  (registers the custom checks with schemathesis)
 from contracts.engine.catalog import checks_of
 from contracts.engine.events import Event, Failure, Progress
-from contracts.engine.parallel import Emit, Lane, lane_seed, shares, stream_lanes
+from contracts.engine.parallel import Emit, Lane, lane_seed, serialize_parsing, shares, stream_lanes
 from contracts.engine.verdicts import Tally
 from contracts.errors import ContractsError, InvalidSpec
 from contracts.http.curl import Masker, render
@@ -270,6 +270,8 @@ def run(ctx: RunContext, *, stateful: bool) -> Iterator[Event]:
     count = (
         max(1, min(ctx.config.concurrency, ctx.config.max_examples // MIN_LANE_SCENARIOS)) if stateful else 1
     )
+    if ctx.config.concurrency > 1:
+        serialize_parsing()  # schemathesis's workers run hypothesis in threads too
     if count == 1:
         yield from _translated(ctx, translator, from_schema(load_schema(ctx, stateful=stateful)).execute())
         return
