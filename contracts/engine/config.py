@@ -68,6 +68,9 @@ class CheckConfig:
     seed: int = 0
     # Lanes of requests in flight at once, within the rate limit and budgets (``--concurrency``).
     concurrency: int = DEFAULT_CONCURRENCY
+    # No --concurrency given for a URL: the engine runs one lane when the target answers
+    # within NEAR_TARGET_SECONDS (a loopback mock: lanes would only compete for the CPU).
+    auto_concurrency: bool = False
     checks: tuple[str, ...] = CHECK_NAMES
     junit_xml: Path | None = None
     report: Path | None = None
@@ -146,6 +149,7 @@ class CheckConfig:
             seed = random.SystemRandom().randrange(MAX_SEED + 1)
         if not 0 <= seed <= MAX_SEED:
             raise UsageError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
+        auto_concurrency = concurrency is None and base_url is not None
         if concurrency is None:
             concurrency = DEFAULT_CONCURRENCY if base_url is not None else EMBEDDED_CONCURRENCY
         if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -179,6 +183,7 @@ class CheckConfig:
             max_examples=max_examples,
             seed=seed,
             concurrency=concurrency,
+            auto_concurrency=auto_concurrency,
             checks=_selected_checks(checks),
             junit_xml=Path(junit_xml) if junit_xml is not None else None,
             report=Path(report) if report is not None else None,

@@ -18,11 +18,12 @@ import pytest
 
 from contracts.engine import core as engine
 from contracts.engine.config import CheckConfig
-from contracts.engine.events import CleanupFinished, Event, RunFinished
+from contracts.engine.events import CleanupFinished, Event, RunFinished, RunStarted
 from contracts.engine.parallel import Lane, lane_seed, run_lanes, shares, stream_lanes
 from contracts.safety.guard import Guard, Halted
 from contracts.safety.ledger import Ledger
 from mockserver.client import AdminClient
+from mockserver.controls.faults import Latency
 from tests.contracts.mutants.harness import App, Receive, Scope, Send
 
 from .conftest import RunChecks
@@ -261,3 +262,29 @@ def test_the_same_seed_sends_the_same_creates_in_lanes(serve: Callable[..., str]
     assert first == again
     assert first != other
     assert any('"name": "sip-trunks-check-samerun1-lane3-' in body for body in first)
+
+
+def _replay_of(config: CheckConfig) -> str:
+    """The replay command the run announces (the run is stopped there, and cleans up)."""
+    with closing(engine.run(config)) as events:
+        return next(event.replay for event in events if isinstance(event, RunStarted))
+
+
+def test_without_concurrency_a_near_target_gets_one_lane_and_the_replay_says_so(
+    serve: Callable[..., str],
+) -> None:
+    base_url = serve()  # a mock on the loopback: answers in well under 5 ms
+    config = CheckConfig.from_options(base_url=base_url, token=TOKEN_A, checks="model", seed=3, environ={})
+    assert config.concurrency == 8 and config.auto_concurrency
+    assert "--concurrency 1" in _replay_of(config)
+    explicit = CheckConfig.from_options(
+        base_url=base_url, token=TOKEN_A, checks="model", seed=3, concurrency=8, environ={}
+    )
+    assert not explicit.auto_concurrency
+    assert "--concurrency" not in _replay_of(explicit)
+
+
+def test_without_concurrency_a_far_target_keeps_the_lanes(serve: Callable[..., str]) -> None:
+    base_url = serve(latency=Latency(20, 20))
+    config = CheckConfig.from_options(base_url=base_url, token=TOKEN_A, checks="model", seed=3, environ={})
+    assert "--concurrency" not in _replay_of(config)  # 8, the default
