@@ -24,7 +24,14 @@ from .reference_server import serving as reference_serving
 def test_a_default_run_against_the_correct_mock_finds_nothing(seed: int, through: bool) -> None:
     with serving(None, (TOKEN_A, TOKEN_B), through=through) as base_url:
         config = CheckConfig.from_options(
-            base_url=base_url, token=TOKEN_A, second_token=TOKEN_B, seed=seed, environ={}
+            base_url=base_url,
+            token=TOKEN_A,
+            second_token=TOKEN_B,
+            seed=seed,
+            # Seed 2 in 8 lanes, as against a far target; the others take the default (one
+            # lane: a loopback server answers at once).
+            concurrency=8 if seed == 2 else None,
+            environ={},
         )
         *_, finished = run(config)
     assert isinstance(finished, RunFinished)
@@ -39,7 +46,14 @@ def test_a_default_run_against_an_independent_correct_server_finds_nothing(seed:
     # uuid, json): what fires here fires on a correct server that is not our mock.
     with reference_serving((TOKEN_A, TOKEN_B)) as base_url:
         config = CheckConfig.from_options(
-            base_url=base_url, token=TOKEN_A, second_token=TOKEN_B, seed=seed, environ={}
+            base_url=base_url,
+            token=TOKEN_A,
+            second_token=TOKEN_B,
+            seed=seed,
+            # Seed 2 in 8 lanes, as against a far target; the others take the default (one
+            # lane: a loopback server answers at once).
+            concurrency=8 if seed == 2 else None,
+            environ={},
         )
         *_, finished = run(config)
     assert isinstance(finished, RunFinished)
