@@ -16,8 +16,8 @@ import httpx
 from contracts.engine.verdicts import Violation
 from contracts.http import bounded
 from contracts.http.curl import Masker, render
-from contracts.http.paths import confined
-from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, SAFE_METHODS, Guard, Halted, Refused
+from contracts.http.paths import write_outside_collections
+from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, Guard, Halted, Refused
 
 __all__ = ["DEFAULT_AUTH", "Exchange", "Observer", "Target"]
 
@@ -161,8 +161,9 @@ class Target:
             headers["Authorization"] = authorization
         guard = self.guard
         sent_auth = headers.get("Authorization")
-        if method.upper() not in SAFE_METHODS and not confined(path):
-            raise Refused(f"refused to send {method} {path}: outside /sip-trunks and /phone-numbers")
+        outside = write_outside_collections(method, path)
+        if outside is not None:
+            raise Refused(outside)
         if guard is not None:
             refusal = guard.refusal(method, path, sent_auth)
             if refusal is not None:
@@ -226,12 +227,8 @@ class Target:
             timeout=self.timeout,
             max_body=self.max_body,
             not_after=self.not_after,
-            cancelled=self._cancelled,
+            cancelled=self.guard.abandons_in_flight if self.guard is not None else None,
         )
-
-    def _cancelled(self) -> bool:
-        """Whether a request in flight gives up: the run is stopping (see ``Guard.abandons_in_flight``)."""
-        return self.guard is not None and self.guard.abandons_in_flight()
 
     def since(self, mark: int) -> tuple[Exchange, ...]:
         """The exchanges sent after ``count`` was ``mark`` (the last few dozen at most)."""

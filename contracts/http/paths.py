@@ -14,7 +14,18 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
-__all__ = ["COLLECTIONS", "UnsafeId", "confined", "phone_path", "safe_id", "trunk_path"]
+from contracts.safety.guard import SAFE_METHODS
+
+__all__ = [
+    "COLLECTIONS",
+    "UnsafeId",
+    "confined",
+    "one_segment",
+    "phone_path",
+    "safe_id",
+    "trunk_path",
+    "write_outside_collections",
+]
 
 TRUNKS = "/sip-trunks"
 PHONES = "/phone-numbers"
@@ -56,17 +67,28 @@ def phone_path(phone_id: object) -> str:
     return _item(PHONES, phone_id)
 
 
-def confined(path: str) -> bool:
-    """Whether ``path`` is a collection or one item of a collection, and nothing a client would resolve.
+def one_segment(value: str) -> bool:
+    """Whether ``value``, put into a path as it is, stays one segment that no client or server resolves.
 
-    The query is ignored. The item's segment must hold no raw ``/``, ``#`` or ``\\``, and must
-    not decode to ``""``, ``.`` or ``..`` (``%2E%2E`` is ``..`` to many servers).
+    It must hold no raw ``/``, ``?``, ``#`` or ``\\``, and must not decode to ``""``, ``.`` or
+    ``..`` (``%2E%2E`` is ``..`` to many servers).
     """
+    return not any(char in value for char in "/?#\\") and unquote(value) not in _DOT_SEGMENTS
+
+
+def confined(path: str) -> bool:
+    """Whether ``path`` is a collection or ``one_segment`` under one (the query is ignored)."""
     path = path.split("?", 1)[0]
     for collection in COLLECTIONS:
         if path == collection:
             return True
         if path.startswith(collection + "/"):
-            segment = path[len(collection) + 1 :]
-            return not any(char in segment for char in "/#\\") and unquote(segment) not in _DOT_SEGMENTS
+            return one_segment(path[len(collection) + 1 :])
     return False
+
+
+def write_outside_collections(method: str, path: str) -> str | None:
+    """Why a request must not be sent: a write whose path is not ``confined``; None when it may go."""
+    if method.upper() in SAFE_METHODS or confined(path):
+        return None
+    return f"refused to send {method} {path}: outside /sip-trunks and /phone-numbers"

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 import requests
 
 from contracts.http import bounded, requests_adapter
-from contracts.http.paths import confined
+from contracts.http.paths import one_segment, write_outside_collections
 from contracts.safety.guard import MAX_RATE_LIMIT_RETRIES, SAFE_METHODS, Guard, Refused
 
 if TYPE_CHECKING:
@@ -75,8 +74,9 @@ class GuardedTransport:
             for name in list(case.path_parameters or {}):
                 case.path_parameters[name] = str(uuid.uuid4())
         path = case.formatted_path
-        if method not in SAFE_METHODS and not confined(path):
-            raise Refused(f"refused to send {method} {path}: outside /sip-trunks and /phone-numbers")
+        outside = write_outside_collections(method, path)
+        if outside is not None:
+            raise Refused(outside)
         kwargs["session"] = self._bounded(kwargs.get("session"))
         refusal = guard.refusal(method, path, authorization)
         if refusal is not None:
@@ -108,20 +108,13 @@ class GuardedTransport:
                 self._session = requests.Session()
             session = self._session
         requests_adapter.mount(
-            session, timeout=self.timeout, max_body=self.max_body, cancelled=self._cancelled
+            session, timeout=self.timeout, max_body=self.max_body, cancelled=self.guard.abandons_in_flight
         )
         return session
 
-    def _cancelled(self) -> bool:
-        """Whether a request in flight gives up: the run is stopping (see ``Guard.abandons_in_flight``)."""
-        return self.guard.abandons_in_flight()
-
 
 def _single_segments(case: Case) -> bool:
-    """Whether every path parameter is one segment a client or server will not resolve."""
-    for value in (case.path_parameters or {}).values():
-        if not isinstance(value, str):
-            continue
-        if any(char in value for char in "/?#\\") or unquote(value) in ("", ".", ".."):
-            return False
-    return True
+    """Whether every path parameter is ``one_segment`` (a parameter that is no string is swapped anyway)."""
+    return all(
+        one_segment(value) for value in (case.path_parameters or {}).values() if isinstance(value, str)
+    )
