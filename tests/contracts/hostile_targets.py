@@ -66,28 +66,23 @@ async def _stream(receive: Receive, send: Send, chunks: Callable[[], Awaitable[b
         gone.cancel()
 
 
+async def _as_fast_as_it_goes() -> bytes:
+    await asyncio.sleep(0)  # let the disconnect watcher run between chunks
+    return _CHUNK
+
+
 async def endless_body(scope: Scope, receive: Receive, send: Send) -> None:
     """200, JSON, chunked, and a body that never ends."""
     headers = [(b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-
-    async def chunk() -> bytes:
-        await asyncio.sleep(0)
-        return _CHUNK
-
-    await _stream(receive, send, chunk)
+    await _stream(receive, send, _as_fast_as_it_goes)
 
 
 async def declared_huge(scope: Scope, receive: Receive, send: Send) -> None:
     """200 with ``Content-Length: 200 MB``, then the body as fast as it goes."""
     headers = [(b"content-type", b"application/json"), (b"content-length", str(200 * 1000 * 1000).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-
-    async def chunk() -> bytes:
-        await asyncio.sleep(0)
-        return _CHUNK
-
-    await _stream(receive, send, chunk)
+    await _stream(receive, send, _as_fast_as_it_goes)
 
 
 def drip_body(interval: float = 0.05) -> Behaviour:

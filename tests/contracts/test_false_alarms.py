@@ -14,6 +14,19 @@ from .mutants.corpus import serving
 from .reference_server import serving as reference_serving
 
 
+def _default_run(base_url: str, seed: int) -> CheckConfig:
+    """A default run with both keys. Seed 2 in 8 lanes, as against a far target; the others
+    take the default (one lane: a loopback server answers at once)."""
+    return CheckConfig.from_options(
+        base_url=base_url,
+        token=TOKEN_A,
+        second_token=TOKEN_B,
+        seed=seed,
+        concurrency=8 if seed == 2 else None,
+        environ={},
+    )
+
+
 @pytest.mark.parametrize(
     ("seed", "through"),
     [(1, False), (2, False), (3, True)],
@@ -23,16 +36,7 @@ from .reference_server import serving as reference_serving
 )
 def test_a_default_run_against_the_correct_mock_finds_nothing(seed: int, through: bool) -> None:
     with serving(None, (TOKEN_A, TOKEN_B), through=through) as base_url:
-        config = CheckConfig.from_options(
-            base_url=base_url,
-            token=TOKEN_A,
-            second_token=TOKEN_B,
-            seed=seed,
-            # Seed 2 in 8 lanes, as against a far target; the others take the default (one
-            # lane: a loopback server answers at once).
-            concurrency=8 if seed == 2 else None,
-            environ={},
-        )
+        config = _default_run(base_url, seed)
         *_, finished = run(config)
     assert isinstance(finished, RunFinished)
     assert [f"{failure.check}: {failure.title}" for failure in finished.failures] == []
@@ -45,16 +49,7 @@ def test_a_default_run_against_an_independent_correct_server_finds_nothing(seed:
     # A second implementation of the contract, validating with standard parsers (ipaddress,
     # uuid, json): what fires here fires on a correct server that is not our mock.
     with reference_serving((TOKEN_A, TOKEN_B)) as base_url:
-        config = CheckConfig.from_options(
-            base_url=base_url,
-            token=TOKEN_A,
-            second_token=TOKEN_B,
-            seed=seed,
-            # Seed 2 in 8 lanes, as against a far target; the others take the default (one
-            # lane: a loopback server answers at once).
-            concurrency=8 if seed == 2 else None,
-            environ={},
-        )
+        config = _default_run(base_url, seed)
         *_, finished = run(config)
     assert isinstance(finished, RunFinished)
     assert [f"{failure.check}: {failure.title}" for failure in finished.failures] == []
