@@ -14,6 +14,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 
@@ -212,7 +213,7 @@ class ProxyApp:
             await send_json(send, 200, self.inspector.health())
         elif method == "DELETE":
             self.inspector.log.clear()
-            await send(_start(204, []))
+            await send(_start(204, [(b"date", formatdate(usegmt=True).encode())]))
             await send({"type": "http.response.body", "body": b""})
         else:
             await send_json(
@@ -244,7 +245,10 @@ async def send_json(
     send: Send, status: int, document: Any, media_type: bytes = b"application/json", headers: Any = ()
 ) -> None:
     body = json.dumps(document).encode()
-    content = [(b"content-type", media_type), (b"content-length", str(len(body)).encode()), *headers]
+    # The proxy's own answers carry the Date an origin server sends (uvicorn's is off: see serve.py).
+    date = formatdate(usegmt=True).encode()
+    content = [(b"date", date), (b"content-type", media_type), (b"content-length", str(len(body)).encode())]
+    content += headers
     await send(_start(status, content))
     await send({"type": "http.response.body", "body": body})
 

@@ -56,6 +56,9 @@ class _Server(uvicorn.Server):
             access_log=False,
             timeout_graceful_shutdown=5,
             proxy_headers=False,  # X-Forwarded-* are forwarded as they came, not read
+            # The answer goes back as the upstream sent it: no second Date or Server of uvicorn's.
+            server_header=False,
+            date_header=False,
         )
         super().__init__(config)
         self.proxy = app

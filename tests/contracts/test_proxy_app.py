@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -156,6 +157,27 @@ def test_enforce_forwards_a_valid_exchange_unchanged() -> None:
     assert created.headers["location"] == f"/sip-trunks/{created.json()['id']}"
     assert listed.json() == {"trunks": [created.json()]}
     assert proxy.violations() == []
+
+
+@pytest.mark.parametrize("enforce", [False, True])
+def test_the_answer_carries_the_upstreams_headers_and_none_of_the_proxys_own(enforce: bool) -> None:
+    def names_and_values(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+        # The date may tick between the two answers: its name counts, not its value.
+        return [
+            (name.lower(), b"" if name.lower() == b"date" else value) for name, value in response.headers.raw
+        ]
+
+    with (
+        serving(None, (TOKEN_A, TOKEN_B)) as upstream,
+        watching(upstream, enforce=enforce) as proxy,
+        client(upstream, TOKEN_A) as direct,
+        client(proxy.base_url, TOKEN_A) as proxied,
+    ):
+        pairs = [(direct.get("/sip-trunks"), proxied.get("/sip-trunks"))]
+        pairs.append((direct.get("/sip-trunks/nope"), proxied.get("/sip-trunks/nope")))
+    for straight, through in pairs:
+        assert names_and_values(through) == names_and_values(straight)
+        assert [name for name, _ in through.headers.raw].count(b"server") <= 1
 
 
 # -- masking --------------------------------------------------------------------------------------
