@@ -5,13 +5,41 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
+
+T = TypeVar("T")
 
 __all__ = ["NOT_JSON", "Exchange", "Request", "key_hash", "media_type"]
 
 Headers = list[tuple[str, str]]
+
+
+class cached_property(Generic[T]):
+    """functools.cached_property without the lock Python 3.11 takes on every first read.
+
+    Each exchange reads a few of these once each, on the event loop's thread; the lock was a
+    visible part of judging one. The value is kept in the instance's ``__dict__``.
+    """
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self._compute = compute
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> cached_property[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> T | cached_property[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._compute(instance)
+        return value
+
 
 # What ``json`` is for a body that is not JSON (None is JSON's null).
 NOT_JSON: object = object()

@@ -9,8 +9,9 @@ the same compiled operation: the body's schema, its media type, the credentials'
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -18,6 +19,7 @@ import schemathesis
 from schemathesis import CheckContext, Response
 from schemathesis.checks import CheckFunction
 from schemathesis.config import ChecksConfig
+from schemathesis.core import media_types
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -86,7 +88,9 @@ class Spec:
         ]
         self._cases: dict[tuple[str, str], Any] = {}
         self._operations: dict[tuple[str, str], APIOperation | None] = {}
-        self._memo: dict[tuple[str, str, str, int, str | None], list[str]] = {}
+        self._memo: dict[tuple[Any, ...], list[str]] = {}
+        self._headers: dict[tuple[str, str, int], tuple[str, ...]] = {}
+        self._validators: dict[tuple[str, str, int, str], Any] = {}
         # The request a rebuilt response points to: only failure messages read it.
         self._requests: dict[str, requests.PreparedRequest] = {}
 
@@ -163,20 +167,74 @@ class Spec:
             )
         case = self._case(operation)
         response = _response(exchange, self._request(exchange.request.method, operation.path))
-        # Two checks read only the status and the Content-Type: their verdicts are remembered.
-        key = (exchange.request.method, operation.path, status, exchange.header("content-type"))
         for name, check in _ANSWER_CHECKS:
-            if name in _BY_STATUS_AND_TYPE:
-                memo = self._memo.get((name, *key))
-                if memo is None:
-                    memo = list(_failures(check, self._context, response, case))
-                    if len(self._memo) < _MAX_MEMO:
-                        self._memo[(name, *key)] = memo
-                messages: Iterable[str] = memo
-            else:
-                messages = _failures(check, self._context, response, case)
-            found.extend(Finding(name, message) for message in messages)
+            if name == "response_schema_conformance" and self._valid_body(exchange, operation, response):
+                continue  # what the check would conclude, found by its own validator alone
+            key = self._verdict_key(name, exchange, operation)
+            memo = self._memo.get(key) if key is not None else None
+            if memo is None:
+                memo = list(_failures(check, self._context, response, case))
+                if key is not None and len(self._memo) < _MAX_MEMO:
+                    self._memo[key] = memo
+            found.extend(Finding(name, message) for message in memo)
         return found
+
+    def _verdict_key(self, name: str, exchange: Exchange, operation: APIOperation) -> tuple[Any, ...] | None:
+        """All that a check's verdict depends on, when it is less than the whole answer; else None.
+
+        The status and Content-Type checks read nothing else; the headers check reads only the
+        headers documented for the status (none on most answers), so their verdicts are remembered.
+        """
+        where = (name, exchange.request.method, operation.path, exchange.status)
+        if name in _BY_STATUS_AND_TYPE:
+            return (*where, exchange.header("content-type"))
+        if name == "response_headers_conformance":
+            documented = self._documented_headers(operation, exchange.status)
+            return (*where, *(exchange.header(header) for header in documented))
+        return None
+
+    def _documented_headers(self, operation: APIOperation, status: int) -> tuple[str, ...]:
+        key = (operation.method, operation.path, status)
+        if key not in self._headers:
+            definition = operation.responses.find_by_status_code(status)
+            documented = definition.headers.items() if definition is not None and definition.headers else ()
+            self._headers[key] = tuple(name.lower() for name, _ in documented)
+        return self._headers[key]
+
+    def _valid_body(self, exchange: Exchange, operation: APIOperation, response: Response) -> bool:
+        """True when the body is valid JSON for the schema documented for its status and media type.
+
+        Then ``response_schema_conformance`` finds nothing: it would validate the same parsed
+        body with the same compiled validator, taken from the same place. Anything else
+        (no Content-Type, a stream, a discriminator, an invalid body) goes to the check itself.
+        """
+        content_type = exchange.header("content-type")
+        if content_type is None or not _is_json(content_type) or exchange.json is NOT_JSON:
+            return False
+        key = (operation.method, operation.path, exchange.status, content_type)
+        if key not in self._validators:
+            self._validators[key] = self._validator(operation, exchange.status, content_type)
+        validator = self._validators[key]
+        try:
+            return validator is not None and bool(validator.is_valid(response.json()))
+        except ValueError:  # a lone surrogate: the check says how the JSON is malformed
+            return False
+
+    def _validator(self, operation: APIOperation, status: int, content_type: str) -> Any:
+        definition = operation.responses.find_by_status_code(status)
+        if definition is None or len(self._validators) >= _MAX_MEMO:
+            return None
+        resolved = definition.get_schema(content_type)
+        if resolved.schema is None or resolved.has_discriminator or not _is_json(resolved.media_type):
+            return None
+        if definition.get_sse_validator(resolved.media_type, resolved.schema) is not None:
+            return None
+        if definition.get_stream_schema(resolved.media_type).schema is not None:
+            return None
+        config = self.schema.config.checks_config_for(operation=operation).response_schema_conformance
+        return definition.get_validator(
+            resolved.media_type, resolved.schema, validate_formats=config.validate_formats
+        )
 
     def _request(self, method: str, template: str) -> requests.PreparedRequest:
         key = f"{method} {template}"
@@ -237,7 +295,7 @@ def _response(exchange: Exchange, request: requests.PreparedRequest) -> Response
     headers: dict[str, list[str]] = {}
     for name, value in exchange.headers:
         headers.setdefault(name.lower(), []).append(value)
-    return Response(
+    response = Response(
         status_code=exchange.status,
         headers=headers,
         content=exchange.text_body,
@@ -245,6 +303,20 @@ def _response(exchange: Exchange, request: requests.PreparedRequest) -> Response
         elapsed=0.0,
         verify=True,
     )
+    if exchange.json is not NOT_JSON and _is_json(exchange.media_type):
+        # Parsed once: schemathesis reads this cache as its own parse of a JSON body (json.loads of
+        # the UTF-8 text, the same call as ``Exchange.json``).
+        response._deserialized = exchange.json
+    return response
+
+
+@lru_cache(maxsize=64)
+def _is_json(media_type: str | None) -> bool:
+    """Whether schemathesis reads a body of this media type as JSON (a malformed one: no)."""
+    try:
+        return media_type is not None and media_types.is_json(media_type)
+    except ValueError:  # MalformedMediaType
+        return False
 
 
 def _failures(check: CheckFunction, ctx: CheckContext, response: Response, case: Any) -> Iterator[str]:
