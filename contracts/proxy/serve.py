@@ -15,6 +15,7 @@ import uvicorn
 
 from contracts.proxy.app import ProxyApp
 from contracts.proxy.config import ProxyConfig
+from contracts.proxy.protocol import OneWriteProtocol
 from contracts.proxy.report import render_json, render_junit, write
 
 __all__ = ["RunningProxy", "bind", "running_proxy", "serve", "write_reports"]
@@ -52,6 +53,7 @@ class _Server(uvicorn.Server):
         config = uvicorn.Config(
             app,
             lifespan="on",
+            http=OneWriteProtocol,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
