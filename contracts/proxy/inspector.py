@@ -86,6 +86,8 @@ class Inspector:
         self, side: Side, findings: list[Finding], request: Request, status: int | None, template: str | None
     ) -> list[Violation]:
         """Turn findings into violations (masked), list them, and print one line each on stderr."""
+        if not findings:
+            return []
         masker = Masker.for_tokens(request.bearer)
         violations = []
         for finding in findings:

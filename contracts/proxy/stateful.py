@@ -100,9 +100,9 @@ def _listed(exchange: Exchange, memory: Memory, trunks: list[Any]) -> Iterator[F
 
 
 def _got(exchange: Exchange, memory: Memory, trunk_id: str, body: Any) -> Iterator[Finding]:
-    mine = memory.of(exchange.request.key)
     if exchange.status == 404:
-        mine.trunks.pop(trunk_id, None)  # deleted behind the proxy's back, or never this key's
+        # Deleted behind the proxy's back, or never this key's.
+        memory.of(exchange.request.key).trunks.pop(trunk_id, None)
         return
     if exchange.status != 200 or not _is_trunk(body):
         return
