@@ -293,8 +293,17 @@ def test_upstream_ca_becomes_the_config_and_the_banner_says_it(certificates: Cer
     ids=["missing", "not-pem", "broken-pem", "a-key-not-a-certificate", "http-upstream"],
 )
 def test_a_bad_upstream_ca_is_a_usage_error_with_exit_2(
-    certificates: Certificates, tmp_path: Path, upstream: str, ca: str, message: str
+    certificates: Certificates,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    upstream: str,
+    ca: str,
+    message: str,
 ) -> None:
+    def serve(*args: object) -> None:
+        raise AssertionError("the proxy started serving with a bad --upstream-ca")
+
+    monkeypatch.setattr("contracts.proxy.serve.serve", serve)  # a missed refusal fails, never hangs
     (tmp_path / "notes.txt").write_text("not a certificate\n")
     (tmp_path / "broken.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB!!\n-----END CERTIFICATE-----\n")
     for name in ("ca.pem", "ca.key"):
