@@ -23,6 +23,7 @@ def banner(config: ProxyConfig) -> str:
     lines = [
         f"SIP trunks proxy listening on {config.base_url} -> {config.upstream}",
         f"  mode        {mode}",
+        *([f"  trust       {config.upstream_ca} only (--upstream-ca)"] if config.upstream_ca else []),
         f"  violations  one line each on stderr, and GET|DELETE {config.base_url}/__proxy/violations",
         f"  health      {config.base_url}/__proxy/health",
     ]
@@ -36,6 +37,11 @@ def banner(config: ProxyConfig) -> str:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--upstream", required=True, help="Base URL of the server to check, e.g. http://127.0.0.1:4010."
+)
+@click.option(
+    "--upstream-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM CA bundle to verify an https:// upstream against, instead of the system's trust store.",
 )
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to bind.")
 @click.option(
@@ -54,7 +60,13 @@ def banner(config: ProxyConfig) -> str:
     "--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML file on stop."
 )
 def proxy(
-    upstream: str, host: str, port: int, enforce: bool, report: Path | None, junit_xml: Path | None
+    upstream: str,
+    upstream_ca: Path | None,
+    host: str,
+    port: int,
+    enforce: bool,
+    report: Path | None,
+    junit_xml: Path | None,
 ) -> None:
     """Put a validating proxy in front of a server: each exchange is checked against the contract.
 
@@ -68,7 +80,13 @@ def proxy(
 
     try:
         config = ProxyConfig.from_options(
-            upstream=upstream, host=host, port=port, enforce=enforce, report=report, junit_xml=junit_xml
+            upstream=upstream,
+            upstream_ca=upstream_ca,
+            host=host,
+            port=port,
+            enforce=enforce,
+            report=report,
+            junit_xml=junit_xml,
         )
         try:
             sock, config = bind(config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,6 +41,9 @@ class ProxyConfig:
     max_body: int = 8 * 1024 * 1024
     # Seconds to wait for the upstream's answer before answering 502 (connecting included).
     timeout: float = 30.0
+    # PEM CA bundle an https upstream's certificate is verified against, instead of the
+    # system's trust store: a staging server with a private CA or a self-signed certificate.
+    upstream_ca: Path | None = None
 
     @classmethod
     def from_options(cls, *, upstream: str, **options: object) -> ProxyConfig:
@@ -56,6 +60,8 @@ class ProxyConfig:
         config = cls(upstream=upstream.rstrip("/"), **given)  # type: ignore[arg-type]
         if not 0 <= config.port <= 65535:
             raise UsageError(f"--port must be from 0 to 65535, got {config.port}")
+        if config.upstream_ca is not None:
+            _check_ca(config.upstream_ca, parts.scheme)
         return config
 
     def replace(self, **changes: object) -> ProxyConfig:
@@ -66,3 +72,19 @@ class ProxyConfig:
         """Where clients reach the proxy."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+def _check_ca(path: Path, scheme: str) -> None:
+    """Refuse a CA bundle that would be ignored or could not be loaded, before the first request fails."""
+    if scheme != "https":
+        raise UsageError(f"--upstream-ca is for an https:// upstream; --upstream is {scheme}://")
+    try:
+        # The proxy's own call (forward.py): what loads here loads there.
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError:  # before OSError: SSLError is one. Its text is OpenSSL's codes, not said here.
+        raise UsageError(
+            f"--upstream-ca {path} holds no PEM certificate that loads; give the CA's certificate "
+            "as PEM (-----BEGIN CERTIFICATE-----), not its key nor DER"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"--upstream-ca {path}: {exc.strerror or exc}; give a PEM CA bundle") from None

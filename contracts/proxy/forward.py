@@ -13,6 +13,7 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 __all__ = ["HOP_BY_HOP", "Answer", "Upstream", "UpstreamError", "end_to_end"]
@@ -95,14 +96,15 @@ class Answer:
 class Upstream:
     """A keep-alive pool of HTTP/1.1 connections to one upstream base URL."""
 
-    def __init__(self, base_url: str, *, timeout: float) -> None:
+    def __init__(self, base_url: str, *, timeout: float, cafile: Path | None = None) -> None:
         parts = urlsplit(base_url)
         self._https = parts.scheme == "https"
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or (443 if self._https else 80)
         self._authority = parts.netloc.rsplit("@", 1)[-1].encode("idna")
         self._prefix = parts.path.rstrip("/").encode()
-        self._ssl = ssl.create_default_context() if self._https else None
+        # cafile: trusted instead of the system's store (a private CA); hostnames are checked either way.
+        self._ssl = ssl.create_default_context(cafile=cafile) if self._https else None
         self._timeout = timeout
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
@@ -149,6 +151,8 @@ class Upstream:
             except (OSError, asyncio.IncompleteReadError) as exc:
                 if reused:
                     continue
+                if isinstance(exc, ssl.SSLCertVerificationError):  # what was refused, not OpenSSL's codes
+                    raise UpstreamError(f"TLS certificate verify failed: {exc.verify_message}") from exc
                 raise UpstreamError(f"{type(exc).__name__}: {exc}") from exc
             except TimeoutError:
                 raise UpstreamError(f"no answer within {self._timeout:g} s") from None
