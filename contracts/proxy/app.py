@@ -52,7 +52,8 @@ class ProxyApp:
     @property
     def upstream(self) -> Upstream:
         if self._upstream is None:
-            self._upstream = Upstream(self.config.upstream, timeout=self.config.timeout)
+            config = self.config
+            self._upstream = Upstream(config.upstream, timeout=config.timeout, cafile=config.upstream_ca)
         return self._upstream
 
     async def aclose(self) -> None:

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +21,8 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 
-import contracts.proxy.app
 from contracts.proxy.cli import banner, proxy
 from contracts.proxy.config import ProxyConfig
-from contracts.proxy.forward import Upstream
 
 from .helpers import TOKEN_A, TOKEN_B
 from .proxy_traffic import TRUNK, client, watching
@@ -163,32 +161,12 @@ def https_mock(certificate: tuple[Path, Path]) -> Iterator[HttpsMock]:
         sock.close()
 
 
-@pytest.fixture
-def trusting(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
-    """Make the proxy's ``Upstream`` trust a CA file when app.py does not pass ``config.upstream_ca``.
-
-    app.py does not yet hand ``config.upstream_ca`` to ``Upstream`` (that file is being changed on
-    another branch): until it does, these tests give the CA to the constructor themselves, and
-    ``test_the_configs_ca_reaches_the_upstream`` is the one that waits for the wiring. Once app.py
-    passes it, this stand-in changes nothing and can go.
-    """
-
-    def trust(ca: Path) -> None:
-        def upstream(base_url: str, *, timeout: float, cafile: Path | None = None) -> Upstream:
-            return Upstream(base_url, timeout=timeout, cafile=cafile or ca)
-
-        monkeypatch.setattr(contracts.proxy.app, "Upstream", upstream)
-
-    return trust
-
-
 # -- through the proxy ------------------------------------------------------------------------------
 
 
 def test_with_its_ca_every_operation_reaches_an_https_upstream_and_nothing_is_flagged(
-    certificates: Certificates, trusting: Callable[[Path], None]
+    certificates: Certificates,
 ) -> None:
-    trusting(certificates.ca)
     with (
         https_mock(certificates.server) as upstream,
         watching(upstream.base_url, upstream_ca=certificates.ca) as watched,
@@ -240,9 +218,8 @@ def test_without_the_ca_an_https_upstream_is_a_502_naming_the_certificate_and_th
 
 
 def test_a_certificate_for_another_name_is_a_502_naming_the_mismatch_even_with_its_ca(
-    certificates: Certificates, trusting: Callable[[Path], None]
+    certificates: Certificates,
 ) -> None:
-    trusting(certificates.ca)
     with (
         https_mock(certificates.elsewhere) as upstream,
         watching(upstream.base_url, upstream_ca=certificates.ca) as watched,
@@ -256,10 +233,6 @@ def test_a_certificate_for_another_name_is_a_502_naming_the_mismatch_even_with_i
     assert upstream.hosts == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py builds Upstream(config.upstream, timeout=...) without cafile=config.upstream_ca",
-)
 def test_the_configs_ca_reaches_the_upstream(certificates: Certificates) -> None:
     # The whole way, with no stand-in: ProxyConfig.upstream_ca → ProxyApp → Upstream.
     with (
