@@ -196,6 +196,11 @@ class SecretBook:
         with self._lock:
             needles = self._candidates([line for line, _ in lines] + [text])
             public = list(self._public)
+        # One pass over everything first: most answers hold no needle at all. A needle found only
+        # across two places joined here is looked for again, place by place, below.
+        everything = "\x00".join([*(line for line, _ in lines), text])
+        if not any(needle in everything for needle, _ in needles):
+            return None
         for line, where in lines:
             leak = _search(line, needles, public, where)
             if leak is not None:
@@ -306,6 +311,11 @@ def json_members(body: bytes) -> Iterator[tuple[str | None, Any]]:
         document = json.loads(body)
     except ValueError:
         return
+    yield from members(document)
+
+
+def members(document: Any) -> Iterator[tuple[str | None, Any]]:
+    """Every value of a parsed JSON document at any depth, with the key it stands under."""
     stack: list[tuple[str | None, Any]] = [(None, document)]
     while stack:
         key, value = stack.pop()

@@ -14,7 +14,7 @@ from contracts.proxy.exchange_checks import Finding, Spec
 from contracts.proxy.memory import Memory
 from contracts.proxy.stateful import judge
 from contracts.proxy.violations import Side, Violation, ViolationLog
-from contracts.secrets import SecretBook, json_members
+from contracts.secrets import SecretBook, members
 
 if TYPE_CHECKING:
     from schemathesis.schemas import APIOperation
@@ -51,7 +51,7 @@ class Inspector:
         """The request's operation and what it breaks; its password, if any, is searched from now on."""
         body = request.json
         if isinstance(body, dict) and "password" in body:
-            others = [value for name, value in json_members(request.body) if name != "password"]
+            others = [value for name, value in members(body) if name != "password"]
             self.book.keep(body["password"], beside=others, limit=self.config.max_passwords)
         operation = self.spec.operation(request.method, request.path)
         return operation, self.spec.check_request(request, operation)
