@@ -60,6 +60,8 @@ def media_type(headers: Headers) -> str | None:
 
 def _json(body: bytes) -> Any:
     """The JSON text of a UTF-8 body; a byte order mark is not JSON (RFC 8259 §8.1), as the API says."""
+    if not body:
+        return NOT_JSON  # most requests: no body, and a parse error costs more than the parse
     try:
         return json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
