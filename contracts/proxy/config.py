@@ -34,6 +34,7 @@ class ProxyConfig:
     # how many keys, how many passwords are searched for, how many violations are listed.
     max_trunks_per_key: int = 10_000
     max_keys: int = 1_000
+    max_facts: int = 200_000  # all keys together (~1 KB each): ~200 MB at most
     max_passwords: int = 500
     max_violations: int = 10_000
     # Bodies are held in memory to be judged: a request over this is refused (413) by the

@@ -33,7 +33,12 @@ class Inspector:
     def __init__(self, config: ProxyConfig, say: Callable[[str], None]) -> None:
         self.config = config
         self.spec = Spec()
-        self.memory = Memory(max_trunks_per_key=config.max_trunks_per_key, max_keys=config.max_keys, say=say)
+        self.memory = Memory(
+            max_trunks_per_key=config.max_trunks_per_key,
+            max_keys=config.max_keys,
+            max_facts=config.max_facts,
+            say=say,
+        )
         self.book = SecretBook(nonce="proxy")
         self.log = ViolationLog(config.max_violations)
         self.exchanges = 0

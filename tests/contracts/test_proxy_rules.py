@@ -123,6 +123,26 @@ def test_memory_forgets_the_oldest_past_its_caps_and_says_so_once_per_cap() -> N
     ]
 
 
+def test_all_keys_facts_together_are_capped_least_recent_key_first_and_the_count_stays_exact() -> None:
+    lines: list[str] = []
+    clock, seen = Clock(), memory(lines, max_trunks_per_key=100, max_keys=100, max_facts=10)
+    for key in ("k1", "k2", "k3"):
+        for n in range(4):
+            seen.learn(key, {**TRUNK, "id": f"{key}-trunk-{n}"}, clock.tick())
+    seen.of("k2").deleted.put("k2-gone", clock.tick())
+    seen.of("k2").trunks.pop("k2-trunk-0")
+    seen.of("k2").trunks.pop("never-seen")  # not there: nothing to count
+    seen.of("k3")  # in use now: k1, then k2 are the least recent
+    # k1's 4 facts went as k3's 4th trunk came (11 over 10); then 1 deletion in, 1 trunk out.
+    assert seen.facts == 8 == sum(seen.of(key).facts for key in ("k2", "k3"))
+    assert seen.keys == 2 and list(seen.of("k2").trunks) == ["k2-trunk-1", "k2-trunk-2", "k2-trunk-3"]
+    seen.learn("k3", {**TRUNK, "id": "k3-trunk-4"}, clock.tick())
+    for n in range(5, 9):
+        seen.learn("k3", {**TRUNK, "id": f"k3-trunk-{n}"}, clock.tick())
+    assert seen.keys == 1 and seen.facts == 9  # k2 forgotten; the key in use never is
+    assert lines == ["proxy: memory full (facts of all keys); forgetting the oldest from now on (said once)"]
+
+
 def test_a_kept_password_is_found_in_any_encoding_and_the_oldest_is_forgotten_past_the_limit() -> None:
     book = SecretBook(nonce="proxy")
     assert not book.keep("short")  # under 8 characters: would match by chance
