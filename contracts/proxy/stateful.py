@@ -92,11 +92,9 @@ def _listed(exchange: Exchange, memory: Memory, trunks: list[Any]) -> Iterator[F
         trunk_id = trunk["id"]
         listed.add(trunk_id)
         yield from _seen(exchange, memory, trunk, "list_matches_model", "isolation_list")
-    for trunk_id, known in list(mine.trunks.items()):
-        if known.since >= started or trunk_id in listed:
-            continue
-        if known.missing_since is None:
-            known.missing_since = exchange.finished  # flagged if a later answer shows it still there
+    for trunk_id, (_, since, _) in list(mine.trunks.items()):
+        if since < started and trunk_id not in listed:
+            mine.mark_missing(trunk_id, exchange.finished)  # flagged if a later answer shows it still there
 
 
 def _got(exchange: Exchange, memory: Memory, trunk_id: str, body: Any) -> Iterator[Finding]:
@@ -130,10 +128,11 @@ def _seen(
         return
     known = mine.known_before(trunk_id, started)
     if known is not None:
-        changed = [f for f in TRUNK_FIELDS if trunk.get(f) != known.fields.get(f)]
+        fields, _, missing_since = known
+        changed = [name for name, value in zip(TRUNK_FIELDS, fields, strict=True) if trunk.get(name) != value]
         if changed:
             yield Finding(check, f"expected trunk {trunk_id} as first seen, got another {', '.join(changed)}")
-        if known.missing_since is not None and known.missing_since < started:
+        if missing_since is not None and missing_since < started:
             yield Finding(
                 "list_matches_model",
                 f"expected every trunk of this key in the list, got a list without {trunk_id}, "
